@@ -1,0 +1,460 @@
+#pragma once
+//! \file
+//! Task config ⇄ `taskstep::value`, written once for every field by reflecting the core structs
+//! (Boost.Hana). Decoding reproduces Concourse's `yaml.UnmarshalStrict(bytes, &config,
+//! yaml.DisallowUnknownFields)` from sigs.k8s.io/yaml, i.e. three Go layers:
+//!   1. go-yaml v2 parse (yaml/parse.hpp);
+//!   2. YAML → JSON conversion guided by the target struct: keys stringified, numbers and booleans
+//!      stringified where the field is a string (floats at float32 precision), NaN/Inf rejected;
+//!   3. encoding/json decode with unknown fields disallowed and case-insensitive key matching: keys are
+//!      visited in sorted order and the first type/unknown-field error is reported, errors from custom
+//!      decoders (params, container_limits) stop decoding at once.
+//! Encoding is `json.Marshal(config)`: Go field order, omitempty where the Go struct has it.
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/string.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/concept/struct.hpp>
+
+#include "taskstep/core/json.hpp"
+#include "taskstep/core/result.hpp"
+#include "taskstep/core/task_config.hpp"
+#include "taskstep/core/value.hpp"
+#include "taskstep/yaml/parse.hpp"
+
+namespace taskstep::yaml {
+
+namespace detail {
+
+namespace hana = boost::hana;
+
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_vector : std::false_type {};
+template <class T> struct is_vector<std::vector<T>> : std::true_type {};
+template <class T> struct is_json_object : std::false_type {};
+template <class Tag> struct is_json_object<json_object<Tag>> : std::true_type {};
+
+template <class T>
+concept reflected = hana::Struct<T>::value;
+
+// Go's reflect.Type.String() of the field type, for `... of type X`.
+template <class T>
+std::string go_type() {
+  if constexpr (std::is_same_v<T, std::string>) return "string";
+  else if constexpr (std::is_same_v<T, bool>) return "bool";
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return "uint64";
+  else if constexpr (is_optional<T>::value) return go_type<typename T::value_type>();
+  else if constexpr (is_vector<T>::value) return "[]" + go_type<typename T::value_type>();
+  else if constexpr (reflected<T>) return "atc." + std::string(T::go_name);
+  else return std::string(T::go_name);
+}
+
+template <class T>
+constexpr bool always_emitted(std::string_view field) {
+  for (auto name : T::always_emitted)
+    if (name == field) return true;
+  return false;
+}
+
+inline bool ascii_iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Calls f(name, member) for the field of `obj` that JSON key `key` selects (exact name first, then
+// the first case-insensitive match); returns false if there is none.
+template <reflected T, class F>
+bool with_field(T& obj, std::string_view key, F&& f) {
+  bool exact = false;
+  hana::for_each(hana::accessors<T>(), [&](auto pair) {
+    if (hana::to<char const*>(hana::first(pair)) == key) exact = true;
+  });
+  bool done = false;
+  hana::for_each(hana::accessors<T>(), [&](auto pair) {
+    std::string_view name = hana::to<char const*>(hana::first(pair));
+    if (done) return;
+    if (exact ? name == key : ascii_iequal(name, key)) {
+      done = true;
+      f(name, hana::second(pair)(obj));
+    }
+  });
+  return done;
+}
+
+// ---- layer 2: YAML → JSON-able tree (sigs.k8s.io/yaml convertToJSONableObject) ----
+
+inline result<void> stringify_keys(value& v);
+
+template <class T>
+result<void> convert(value& v);
+
+inline result<void> convert_untyped(value& v) { return stringify_keys(v); }
+
+inline result<std::string> convert_key(map_entry& e) { return json_key_string(e.key, e.val); }
+
+inline result<void> stringify_keys(value& v) {
+  if (v.is_sequence()) {
+    for (auto& e : v.as_sequence())
+      if (auto r = stringify_keys(e); !r) return r;
+  } else if (v.is_mapping()) {
+    for (auto& e : v.as_mapping()) {
+      auto k = convert_key(e);
+      if (!k) return fail(k.error());
+      e.key = value(std::move(*k));
+      if (auto r = stringify_keys(e.val); !r) return r;
+    }
+  }
+  return {};
+}
+
+template <class T>
+result<void> convert(value& v) {
+  if constexpr (is_optional<T>::value) {
+    return convert<typename T::value_type>(v);
+  } else if constexpr (std::is_same_v<T, container_limits> || std::is_same_v<T, task_env> ||
+                       is_json_object<T>::value || std::is_same_v<T, bool>) {
+    // Custom unmarshalers and non-string leaves get no coercion; only keys are stringified.
+    return convert_untyped(v);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    switch (v.type()) {
+      case value::kind::integer: v = value(std::to_string(std::get<std::int64_t>(v.data))); break;
+      case value::kind::unsigned_integer: v = value(std::to_string(std::get<std::uint64_t>(v.data))); break;
+      case value::kind::floating: v = value(taskstep::detail::format_float32_g(std::get<double>(v.data))); break;
+      case value::kind::boolean: v = value(std::string(std::get<bool>(v.data) ? "true" : "false")); break;
+      default: return convert_untyped(v);
+    }
+    return {};
+  } else if constexpr (is_vector<T>::value) {
+    if (!v.is_sequence()) return convert_untyped(v);
+    for (auto& e : v.as_sequence())
+      if (auto r = convert<typename T::value_type>(e); !r) return r;
+    return {};
+  } else if constexpr (std::is_same_v<T, version_map>) {
+    if (!v.is_mapping()) return convert_untyped(v);
+    for (auto& e : v.as_mapping()) {
+      auto k = convert_key(e);
+      if (!k) return fail(k.error());
+      e.key = value(std::move(*k));
+      if (auto r = convert<std::string>(e.val); !r) return r;
+    }
+    return {};
+  } else {
+    static_assert(reflected<T>, "taskstep: every task config field type needs a conversion rule");
+    if (!v.is_mapping()) return convert_untyped(v);
+    T probe{};
+    for (auto& e : v.as_mapping()) {
+      auto k = convert_key(e);
+      if (!k) return fail(k.error());
+      e.key = value(*k);
+      result<void> r{};
+      const bool known = with_field(probe, *k, [&](std::string_view, auto& member) {
+        r = convert<std::remove_cvref_t<decltype(member)>>(e.val);
+      });
+      if (!known) r = convert_untyped(e.val);
+      if (!r) return r;
+    }
+    return {};
+  }
+}
+
+// ---- layer 3: encoding/json decode ----
+
+inline std::string_view json_kind(const value& v) {
+  switch (v.type()) {
+    case value::kind::null: return "null";
+    case value::kind::boolean: return "bool";
+    case value::kind::string: return "string";
+    case value::kind::sequence: return "array";
+    case value::kind::mapping: return "object";
+    default: return "number";
+  }
+}
+
+struct decode_state {
+  std::optional<std::string> saved;  // first error encoding/json would save and report at the end
+  std::optional<std::string> fatal;  // an error returned by a custom unmarshaler: stops decoding
+  std::vector<std::string_view> fields;
+  std::string_view struct_name;
+
+  [[nodiscard]] std::string type_error(std::string_view kind, const std::string& type) const {
+    if (struct_name.empty() && fields.empty())
+      return "json: cannot unmarshal " + std::string(kind) + " into Go value of type " + type;
+    std::string path;
+    for (auto f : fields) {
+      if (!path.empty()) path += '.';
+      path += f;
+    }
+    return "json: cannot unmarshal " + std::string(kind) + " into Go struct field " + std::string(struct_name) +
+           "." + path + " of type " + type;
+  }
+  void save(std::string msg) {
+    if (!saved) saved = std::move(msg);
+  }
+  template <class T>
+  void mismatch(const value& v) {
+    save(type_error(json_kind(v), go_type<T>()));
+  }
+};
+
+// JSON object entries as encoding/json meets them: unique keys (a later duplicate wins), sorted.
+inline std::vector<const map_entry*> sorted_entries(const value& v) {
+  std::vector<const map_entry*> out;
+  for (const auto& e : v.as_mapping()) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const map_entry* p) { return p->key == e.key; });
+    if (it != out.end()) *it = &e;
+    else out.push_back(&e);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const map_entry* a, const map_entry* b) { return a->key.as_string() < b->key.as_string(); });
+  return out;
+}
+
+// A JSON value as Go's json.Unmarshal into interface{} holds it: numbers float64, maps string-keyed.
+inline value to_go_interface(const value& v) {
+  switch (v.type()) {
+    case value::kind::integer: return value(static_cast<double>(std::get<std::int64_t>(v.data)));
+    case value::kind::unsigned_integer: return value(static_cast<double>(std::get<std::uint64_t>(v.data)));
+    case value::kind::sequence: {
+      sequence s;
+      for (const auto& e : v.as_sequence()) s.push_back(to_go_interface(e));
+      return value(std::move(s));
+    }
+    case value::kind::mapping: {
+      mapping m;
+      for (const map_entry* e : sorted_entries(v)) m.push_back(map_entry{e->key, to_go_interface(e->val)});
+      return value(std::move(m), value::map_kind::json);
+    }
+    default: return v;
+  }
+}
+
+// atc.ParseContainerLimits over the generic JSON value.
+inline result<container_limits> parse_container_limits(const value& v) {
+  container_limits c;
+  if (!v.is_mapping()) return c;
+  const value go = to_go_interface(v);
+  if (const value* cpu = go.find(value("cpu"))) {
+    if (cpu->type() != value::kind::floating) return fail(errc::decode, "cpu limit must be an integer");
+    c.cpu = taskstep::detail::go_float_to_uint_via_int(std::get<double>(cpu->data));
+  }
+  if (const value* mem = go.find(value("memory"))) {
+    if (mem->is_string()) {
+      auto bytes = parse_memory_limit(mem->as_string());
+      if (!bytes) return fail(bytes.error());
+      c.memory = *bytes;
+    } else if (mem->type() == value::kind::floating) {
+      c.memory = taskstep::detail::go_float_to_uint_via_int(std::get<double>(mem->data));
+    } else {
+      c.memory = 0;  // null, bools, lists, maps: present but zero
+    }
+  }
+  return c;
+}
+
+//! atc.CoercedString: strings verbatim, null empty, everything else as its JSON text.
+inline std::string coerced_string(const value& v) {
+  if (v.is_string()) return v.as_string();
+  if (v.is_null()) return {};
+  auto json = to_json(v);
+  return json ? *json : std::string();
+}
+
+template <class T>
+void decode(const value& v, T& out, decode_state& st);
+
+template <reflected T>
+void decode_struct(const value& v, T& out, decode_state& st) {
+  const auto outer = st.struct_name;
+  for (const map_entry* e : sorted_entries(v)) {
+    const std::string& key = e->key.as_string();
+    const bool known = with_field(out, key, [&](std::string_view name, auto& member) {
+      st.fields.push_back(name);
+      st.struct_name = T::go_name;
+      decode(e->val, member, st);
+      st.fields.pop_back();
+      st.struct_name = outer;
+    });
+    if (!known) st.save("json: unknown field " + taskstep::detail::go_quote(key));
+    if (st.fatal) return;
+  }
+}
+
+template <class T>
+void decode(const value& v, T& out, decode_state& st) {
+  if constexpr (std::is_same_v<T, std::optional<container_limits>>) {
+    if (v.is_null()) {
+      out.reset();
+      return;
+    }
+    auto limits = parse_container_limits(v);
+    if (!limits) st.fatal = limits.error().message();
+    else out = *limits;
+  } else if constexpr (is_optional<T>::value) {
+    if (v.is_null()) {
+      out.reset();
+      return;
+    }
+    if (!out) out.emplace();
+    decode(v, *out, st);
+  } else if constexpr (std::is_same_v<T, task_env>) {
+    // TaskEnv.UnmarshalJSON: json.Unmarshal into map[string]CoercedString; its type error gets the
+    // outer field context and ends decoding.
+    if (v.is_null()) {
+      out.clear();
+      return;
+    }
+    if (!v.is_mapping()) {
+      st.fatal = st.type_error(json_kind(v), go_type<task_env>());
+      return;
+    }
+    out.clear();
+    for (const map_entry* e : sorted_entries(v)) out[e->key.as_string()] = coerced_string(e->val);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (v.is_string()) out = v.as_string();
+    else if (!v.is_null()) st.mismatch<T>(v);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (v.type() == value::kind::boolean) out = std::get<bool>(v.data);
+    else if (!v.is_null()) st.mismatch<T>(v);
+  } else if constexpr (is_vector<T>::value) {
+    if (v.is_null()) {
+      out.clear();
+    } else if (v.is_sequence()) {
+      out.assign(v.as_sequence().size(), typename T::value_type{});
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        decode(v.as_sequence()[i], out[i], st);
+        if (st.fatal) return;
+      }
+    } else {
+      st.mismatch<T>(v);
+    }
+  } else if constexpr (std::is_same_v<T, version_map>) {
+    if (v.is_null()) {
+      out.clear();
+    } else if (v.is_mapping()) {
+      for (const map_entry* e : sorted_entries(v)) {
+        std::string s;
+        decode(e->val, s, st);
+        out[e->key.as_string()] = std::move(s);
+      }
+    } else {
+      st.mismatch<T>(v);
+    }
+  } else if constexpr (is_json_object<T>::value) {
+    if (v.is_null()) out.data = value();
+    else if (v.is_mapping()) out.data = to_go_interface(v);
+    else st.mismatch<T>(v);
+  } else {
+    static_assert(reflected<T>, "taskstep: every task config field type needs a decoding rule");
+    if (v.is_mapping()) decode_struct(v, out, st);
+    else if (!v.is_null()) st.mismatch<T>(v);
+  }
+}
+
+// ---- encoding: json.Marshal of the struct ----
+
+template <class T>
+bool is_empty_value(const T& v) {
+  if constexpr (std::is_same_v<T, bool>) return !v;
+  else if constexpr (is_optional<T>::value) return !v.has_value();
+  else if constexpr (is_json_object<T>::value) return v.data.is_null() || (v.data.is_mapping() && v.data.as_mapping().empty());
+  else if constexpr (reflected<T>) return false;  // omitempty never drops a struct value
+  else return v.empty();
+}
+
+template <class T>
+value encode(const T& v) {
+  if constexpr (is_optional<T>::value) {
+    return v ? encode(*v) : value();
+  } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+                       std::is_same_v<T, std::uint64_t>) {
+    return value(v);
+  } else if constexpr (is_vector<T>::value) {
+    sequence s;
+    for (const auto& e : v) s.push_back(encode(e));
+    return value(std::move(s));
+  } else if constexpr (std::is_same_v<T, version_map> || std::is_same_v<T, task_env>) {
+    mapping m;
+    for (const auto& [k, val] : v) m.push_back(map_entry{value(k), value(val)});
+    return value(std::move(m), value::map_kind::json);
+  } else if constexpr (is_json_object<T>::value) {
+    return v.data;
+  } else {
+    static_assert(reflected<T>, "taskstep: every task config field type needs an encoding rule");
+    mapping m;
+    hana::for_each(hana::accessors<T>(), [&](auto pair) {
+      std::string_view name = hana::to<char const*>(hana::first(pair));
+      const auto& member = hana::second(pair)(v);
+      if (!always_emitted<T>(name) && is_empty_value(member)) return;
+      m.push_back(map_entry{value(name), encode(member)});
+    });
+    return value(std::move(m), value::map_kind::record);
+  }
+}
+
+// A JSON-encoded tree as go-yaml reads it back (sigs.k8s.io/yaml JSONToYAML, then yaml.Unmarshal):
+// every map becomes a YAML map.
+inline value as_yaml_tree(value v) {
+  if (v.is_sequence()) {
+    for (auto& e : v.as_sequence()) e = as_yaml_tree(std::move(e));
+  } else if (v.is_mapping()) {
+    v.origin = value::map_kind::yaml;
+    for (auto& e : v.as_mapping()) e.val = as_yaml_tree(std::move(e.val));
+  }
+  return v;
+}
+
+}  // namespace detail
+
+//! Decodes a go-yaml tree into a task config (no validation), with Concourse's error texts:
+//! `error converting YAML to JSON: ...` or `error unmarshaling JSON: while decoding JSON: ...`.
+inline result<task_config> decode_task_config(value tree) {
+  if (auto r = detail::convert<task_config>(tree); !r)
+    return fail(r.error().prefixed("error converting YAML to JSON: "));
+  if (auto json = to_json(tree); !json)
+    return fail(json.error().prefixed("error converting YAML to JSON: "));
+  task_config config;
+  detail::decode_state st;
+  detail::decode(tree, config, st);
+  if (st.fatal) return fail(errc::decode, "error unmarshaling JSON: while decoding JSON: " + *st.fatal);
+  if (st.saved) return fail(errc::decode, "error unmarshaling JSON: while decoding JSON: " + *st.saved);
+  return config;
+}
+
+//! `atc.NewTaskConfig(bytes)`: strict YAML decode, then validation.
+inline result<task_config> parse_task_config(std::string_view text) {
+  auto tree = parse(text, /*strict=*/true);
+  if (!tree) return fail(tree.error().prefixed("error converting YAML to JSON: "));
+  auto config = decode_task_config(std::move(*tree));
+  if (!config) return config;
+  if (auto ok = validate(*config); !ok) return fail(ok.error());
+  return config;
+}
+
+//! The config as `json.Marshal` would build it (records keep Go's field order).
+inline value encode_task_config(const task_config& c) { return detail::encode(c); }
+
+//! The config as compact JSON with Concourse's field names, byte-for-byte as `json.Marshal`.
+inline std::string to_json(const task_config& c) {
+  auto json = taskstep::to_json(encode_task_config(c));
+  return json ? *json : std::string();
+}
+
+//! The config as the YAML tree Concourse interpolates (`yaml.Marshal(config)` read back by go-yaml).
+inline value to_yaml_tree(const task_config& c) { return detail::as_yaml_tree(encode_task_config(c)); }
+
+}  // namespace taskstep::yaml
