@@ -1,0 +1,58 @@
+#pragma once
+//! \file
+//! `interpolate`: resolves `((vars))` in the fetched config (Concourse's
+//! `InterpolateTemplateConfigSource`): the config is turned into the YAML tree Concourse would
+//! serialise, evaluated (old-style `{{x}}` allowed to be empty), then decoded and validated again.
+//! Errors: `failed to interpolate task config: <vars error>`,
+//! `failed to create task config from bytes: <decode or validation error>`.
+//!
+//! Unlike Concourse (which drops them there), the inner source's warnings are passed on.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "taskstep/config/concepts.hpp"
+#include "taskstep/vars/template.hpp"
+#include "taskstep/yaml/decode.hpp"
+
+namespace taskstep::config {
+
+//! Decorator over `Inner` with variables `Vars` (a `vars::variable_source`). Models `config_source`.
+template <config_source Inner, vars::variable_source Vars>
+class interpolate_source {
+ public:
+  interpolate_source(Inner inner, Vars variables, bool expect_all_keys = true)
+      : inner_(std::move(inner)), vars_(std::move(variables)), expect_all_keys_(expect_all_keys) {}
+
+  result<task_config> fetch() {
+    auto config = inner_.fetch();
+    if (!config) return config;
+    vars::evaluate_options opts;
+    opts.expect_all_keys = expect_all_keys_;
+    opts.allow_empty_old_style = true;
+    auto tree = vars::evaluate(yaml::to_yaml_tree(*config), vars_, opts);
+    if (!tree) return fail(tree.error().prefixed("failed to interpolate task config: "));
+    auto decoded = yaml::decode_task_config(std::move(*tree));
+    if (!decoded) return fail(decoded.error().prefixed("failed to create task config from bytes: "));
+    if (auto ok = validate(*decoded); !ok) return fail(ok.error().prefixed("failed to create task config from bytes: "));
+    return decoded;
+  }
+  [[nodiscard]] std::vector<std::string> warnings() const { return inner_.warnings(); }
+  [[nodiscard]] const Vars& variables() const noexcept { return vars_; }
+
+ private:
+  Inner inner_;
+  Vars vars_;
+  bool expect_all_keys_;
+};
+
+//! Pipe adaptor: `source | interpolate(vars)`; `expect_all_keys = false` leaves unknown vars in place.
+template <vars::variable_source Vars>
+auto interpolate(Vars variables, bool expect_all_keys = true) {
+  return [variables = std::move(variables), expect_all_keys]<config_source S>(S inner) mutable {
+    return interpolate_source<S, Vars>(std::move(inner), std::move(variables), expect_all_keys);
+  };
+}
+
+}  // namespace taskstep::config

@@ -1,0 +1,62 @@
+#pragma once
+//! \file
+//! `override_params`: a step's `params:` override (or add to) the task's params
+//! (Concourse's `OverrideParamsConfigSource`). A param the task file does not declare gives the warning
+//! `NAME was defined in pipeline but missing from task file`.
+//!
+//! Step params are strings already: `step_param_string` converts a YAML value the way 6.7 does when it
+//! parses a pipeline (through float64 JSON, then CoercedString: null → empty, 1e20 →
+//! 100000000000000000000, lists and maps → compact JSON).
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "taskstep/config/concepts.hpp"
+#include "taskstep/core/json.hpp"
+#include "taskstep/yaml/decode.hpp"
+
+namespace taskstep::config {
+
+//! The environment string Concourse 6.7 makes of a pipeline step's param value.
+inline result<std::string> step_param_string(value v) {
+  if (auto r = yaml::detail::stringify_keys(v); !r) return fail(r.error());
+  if (auto json = to_json(v); !json) return fail(json.error());
+  return yaml::detail::coerced_string(yaml::detail::to_go_interface(v));
+}
+
+//! Decorator: fetches from `Inner`, then sets every step param. Models `config_source`.
+template <config_source Inner>
+class override_params_source {
+ public:
+  override_params_source(Inner inner, task_env params) : inner_(std::move(inner)), params_(std::move(params)) {}
+
+  result<task_config> fetch() {
+    auto config = inner_.fetch();
+    if (!config) return config;
+    for (const auto& [key, val] : params_) {
+      if (!config->params.count(key)) warnings_.push_back(key + " was defined in pipeline but missing from task file");
+      config->params[key] = val;
+    }
+    return config;
+  }
+  [[nodiscard]] std::vector<std::string> warnings() const {
+    auto out = inner_.warnings();
+    out.insert(out.end(), warnings_.begin(), warnings_.end());
+    return out;
+  }
+
+ private:
+  Inner inner_;
+  task_env params_;
+  std::vector<std::string> warnings_;
+};
+
+//! Pipe adaptor: `source | override_params(params)`.
+inline auto override_params(task_env params) {
+  return [params = std::move(params)]<config_source S>(S inner) mutable {
+    return override_params_source<S>(std::move(inner), std::move(params));
+  };
+}
+
+}  // namespace taskstep::config

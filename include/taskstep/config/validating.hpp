@@ -1,0 +1,37 @@
+#pragma once
+//! \file
+//! `validating`: the outermost decorator; validates what its inner source fetched and returns the bare
+//! `invalid task configuration:` error (Concourse's `ValidatingConfigSource`).
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "taskstep/config/concepts.hpp"
+
+namespace taskstep::config {
+
+//! Decorator: fetch, then `validate`. Models `config_source`.
+template <config_source Inner>
+class validating_source {
+ public:
+  explicit validating_source(Inner inner) : inner_(std::move(inner)) {}
+
+  result<task_config> fetch() {
+    auto config = inner_.fetch();
+    if (!config) return config;
+    if (auto ok = validate(*config); !ok) return fail(ok.error());
+    return config;
+  }
+  [[nodiscard]] std::vector<std::string> warnings() const { return inner_.warnings(); }
+
+ private:
+  Inner inner_;
+};
+
+//! Pipe adaptor: `source | validating()`.
+inline auto validating() {
+  return []<config_source S>(S inner) { return validating_source<S>(std::move(inner)); };
+}
+
+}  // namespace taskstep::config

@@ -1,0 +1,97 @@
+#pragma once
+//! \file
+//! Streaming redaction of credential values from task output (`((redacted))`).
+//!
+//! Concourse splits each recorded value on newlines, trims each piece and redacts pieces longer than
+//! one byte. Concourse holds output back until a newline; this redactor is live instead: it emits
+//! everything except a tail that could still be the start of a secret, so a secret split across two
+//! writes is still caught and output without newlines still streams.
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace taskstep::vars {
+
+inline constexpr std::string_view redacted_text = "((redacted))";
+
+//! The pieces of credential values that are redacted: each value split on `\n`, trimmed, length > 1.
+inline std::vector<std::string> redaction_pieces(const std::map<std::string, std::string>& creds) {
+  std::vector<std::string> out;
+  for (const auto& [name, v] : creds) {
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      auto end = v.find('\n', start);
+      if (end == std::string::npos) end = v.size();
+      std::string_view piece(v.data() + start, end - start);
+      while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t' || piece.front() == '\r' ||
+                                piece.front() == '\v' || piece.front() == '\f'))
+        piece.remove_prefix(1);
+      while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t' || piece.back() == '\r' ||
+                                piece.back() == '\v' || piece.back() == '\f'))
+        piece.remove_suffix(1);
+      if (piece.size() > 1) out.emplace_back(piece);
+      start = end + 1;
+    }
+  }
+  // Longest first, so a secret that contains another is redacted whole.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+//! Replaces secrets in a byte stream written in arbitrary chunks. `write` returns what may be shown
+//! now; `flush` returns the held-back tail at the end of the stream.
+class redactor {
+ public:
+  redactor() = default;
+  explicit redactor(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+
+  [[nodiscard]] bool empty() const noexcept { return secrets_.empty(); }
+
+  std::string write(std::string_view chunk) {
+    if (secrets_.empty()) return std::string(chunk);
+    pending_.append(chunk);
+    return drain(false);
+  }
+
+  //! The end of the stream: whatever was held back, redacted.
+  std::string flush() { return drain(true); }
+
+ private:
+  std::string drain(bool at_end) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < pending_.size()) {
+      std::string_view rest(pending_.data() + pos, pending_.size() - pos);
+      bool matched = false;
+      bool partial = false;
+      for (const auto& s : secrets_) {
+        if (rest.size() >= s.size()) {
+          if (rest.compare(0, s.size(), s) == 0) {
+            out += redacted_text;
+            pos += s.size();
+            matched = true;
+            break;
+          }
+        } else if (!at_end && s.compare(0, rest.size(), rest) == 0) {
+          partial = true;  // may become a (longer) secret with the next write
+          break;
+        }
+      }
+      if (matched) continue;
+      if (partial) break;
+      out += pending_[pos++];
+    }
+    pending_.erase(0, pos);
+    return out;
+  }
+
+  std::vector<std::string> secrets_;
+  std::string pending_;
+};
+
+}  // namespace taskstep::vars

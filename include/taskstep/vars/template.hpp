@@ -1,0 +1,277 @@
+#pragma once
+//! \file
+//! `((var))` interpolation over a value tree, as Concourse 6.7's `vars.Template.Evaluate` and
+//! `vars.TemplateResolver` do it.
+//!
+//! - A string that is exactly one reference is replaced by the value with its type; references inside
+//!   a larger string take strings and integers only (`cannot interpolate non-primitive value (T) from
+//!   var: x`). Map values are interpolated, then their keys.
+//! - Field paths walk maps (`missing field 'f' in var: x.f`, `cannot access field ...`).
+//! - Undefined references are reported by their full text, sorted: `undefined vars: a, b.c`.
+//! - The deprecated `{{name}}` form is resolved first, from static sources only, with the JSON text of
+//!   the value, or `null` / an `unbound variable in template` error when missing.
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "taskstep/core/json.hpp"
+#include "taskstep/core/result.hpp"
+#include "taskstep/core/value.hpp"
+#include "taskstep/vars/reference.hpp"
+#include "taskstep/vars/variables.hpp"
+
+namespace taskstep::vars {
+
+//! How strict an evaluation is (`vars.EvaluateOpts` plus the resolver's old-style switch).
+struct evaluate_options {
+  bool expect_all_keys = true;         //!< undefined references are an error
+  bool expect_all_used = false;        //!< unused variables are an error
+  bool allow_empty_old_style = true;   //!< missing `{{x}}` become `null` instead of an error
+};
+
+//! go-multierror's text for a list of errors.
+inline std::string multi_error_text(const std::vector<std::string>& errors) {
+  if (errors.size() == 1) return "1 error occurred:\n\t* " + errors[0] + "\n\n";
+  std::string out = std::to_string(errors.size()) + " errors occurred:\n\t";
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (i != 0) out += "\n\t";
+    out += "* " + errors[i];
+  }
+  return out + "\n\n";
+}
+
+namespace detail {
+
+template <variable_source V>
+class evaluator {
+ public:
+  explicit evaluator(const V& vars) : vars_(vars) {}
+
+  result<value> run(value node) {
+    auto out = walk(std::move(node));
+    if (!out) return out;
+    if (!missing_.empty()) {
+      std::string msg = "undefined vars: ";
+      bool first = true;
+      for (const auto& m : missing_) {
+        if (!first) msg += ", ";
+        first = false;
+        msg += m;
+      }
+      missing_error_ = msg;
+    }
+    return out;
+  }
+
+  std::optional<std::string> missing_error_;
+  std::set<std::string> visited_;
+
+ private:
+  result<value> walk(value node) {
+    if (node.is_mapping()) {
+      value out(mapping{}, node.origin);
+      for (auto& e : node.as_mapping()) {
+        auto v = walk(std::move(e.val));
+        if (!v) return v;
+        auto k = walk(std::move(e.key));
+        if (!k) return k;
+        out.set(std::move(*k), std::move(*v));
+      }
+      return out;
+    }
+    if (node.is_sequence()) {
+      for (auto& e : node.as_sequence()) {
+        auto v = walk(std::move(e));
+        if (!v) return v;
+        e = std::move(*v);
+      }
+      return node;
+    }
+    if (!node.is_string()) return node;
+    std::string s = node.as_string();
+    for (const auto& ref : find_references(node.as_string())) {
+      auto found = get(ref.name);
+      if (!found) return fail(found.error());
+      if (!found->has_value()) continue;
+      value& v = **found;
+      if (is_whole_reference(s)) return std::move(v);
+      std::string text;
+      switch (v.type()) {
+        case value::kind::string: text = v.as_string(); break;
+        case value::kind::integer: text = std::to_string(std::get<std::int64_t>(v.data)); break;
+        case value::kind::unsigned_integer: text = std::to_string(std::get<std::uint64_t>(v.data)); break;
+        default:
+          return fail(errc::interpolation, "cannot interpolate non-primitive value (" +
+                                               std::string(go_type_name(v)) + ") from var: " + ref.name);
+      }
+      const std::string needle = "((" + ref.name + "))";
+      std::string replaced;
+      std::size_t pos = 0;
+      for (auto hit = s.find(needle); hit != std::string::npos; hit = s.find(needle, pos)) {
+        replaced.append(s, pos, hit - pos);
+        replaced += text;
+        pos = hit + needle.size();
+      }
+      replaced.append(s, pos);
+      s = std::move(replaced);
+    }
+    return value(std::move(s));
+  }
+
+  // varsTracker.Get: look the path up, then walk the fields.
+  lookup_result get(const std::string& name) {
+    const var_reference ref = parse_reference(name);
+    visited_.insert(identifier(ref));
+    auto r = vars_.get(ref);
+    if (!r || !r->has_value()) {
+      missing_.insert(ref.name);
+      return r;
+    }
+    value v = std::move(**r);
+    for (const auto& seg : ref.fields) {
+      if (!v.is_mapping())
+        return fail(errc::var_lookup, "cannot access field '" + seg + "' of non-map value ('" +
+                                          std::string(go_type_name(v)) + "') from var: " + name);
+      const value* next = v.find(value(seg));
+      if (next == nullptr) return fail(errc::var_lookup, "missing field '" + seg + "' in var: " + name);
+      value tmp = *next;
+      v = std::move(tmp);
+    }
+    return std::optional<value>(std::move(v));
+  }
+
+  const V& vars_;
+  std::set<std::string> missing_;
+};
+
+inline constexpr bool old_style_char(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+}
+
+// Calls f(begin, end, name) for each `{{name}}` (name: `[-\w\p{L}]+`) in s, leftmost first.
+template <class F>
+void for_each_old_style(std::string_view s, F&& f) {
+  std::size_t i = 0;
+  while (i + 1 < s.size()) {
+    if (s[i] != '{' || s[i + 1] != '{') {
+      ++i;
+      continue;
+    }
+    std::size_t j = i + 2;
+    while (j < s.size()) {
+      const auto c = static_cast<unsigned char>(s[j]);
+      if (c < 0x80) {
+        if (!old_style_char(c)) break;
+        ++j;
+      } else {
+        std::size_t k = j;
+        const long cp = taskstep::detail::decode_utf8(s, k);
+        if (cp < 0 || !is_unicode_letter(cp)) break;
+        j = k;
+      }
+    }
+    if (j > i + 2 && j + 1 < s.size() && s[j] == '}' && s[j + 1] == '}') {
+      f(i, j + 2, std::string(s.substr(i + 2, j - i - 2)));
+      i = j + 2;
+    } else {
+      ++i;
+    }
+  }
+}
+
+inline bool has_old_style(const value& v) {
+  if (v.is_string()) {
+    bool found = false;
+    for_each_old_style(v.as_string(), [&](auto, auto, const std::string&) { found = true; });
+    return found;
+  }
+  if (v.is_sequence())
+    return std::any_of(v.as_sequence().begin(), v.as_sequence().end(), [](const value& e) { return has_old_style(e); });
+  if (v.is_mapping())
+    return std::any_of(v.as_mapping().begin(), v.as_mapping().end(),
+                       [](const map_entry& e) { return has_old_style(e.key) || has_old_style(e.val); });
+  return false;
+}
+
+inline value resolve_old_style(value v, const std::vector<const static_vars*>& statics, bool allow_empty,
+                               std::vector<std::string>& errors) {
+  if (v.is_string()) {
+    const std::string& s = v.as_string();
+    std::string out;
+    std::size_t pos = 0;
+    for_each_old_style(s, [&](std::size_t b, std::size_t e, const std::string& name) {
+      out.append(s, pos, b - pos);
+      pos = e;
+      for (const static_vars* src : statics) {  // the first static source that has it wins
+        auto it = src->values().find(name);
+        if (it != src->values().end()) {
+          auto json = to_json(it->second);
+          out += json ? *json : "null";
+          return;
+        }
+      }
+      if (!allow_empty) {
+        errors.push_back("unbound variable in template: '" + name + "'");
+        out.append(s, b, e - b);
+        return;
+      }
+      out += "null";
+    });
+    out.append(s, pos);
+    return value(std::move(out));
+  }
+  if (v.is_sequence()) {
+    for (auto& e : v.as_sequence()) e = resolve_old_style(std::move(e), statics, allow_empty, errors);
+  } else if (v.is_mapping()) {
+    value out(mapping{}, v.origin);
+    for (auto& e : v.as_mapping()) {
+      auto key = resolve_old_style(std::move(e.key), statics, allow_empty, errors);
+      out.set(std::move(key), resolve_old_style(std::move(e.val), statics, allow_empty, errors));
+    }
+    return out;
+  }
+  return v;
+}
+
+}  // namespace detail
+
+//! Resolves `{{name}}` and `((name))` references in `tree` with `vars` (`TemplateResolver.Resolve`).
+template <variable_source V>
+result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
+  if (detail::has_old_style(tree)) {
+    std::vector<const static_vars*> statics;
+    detail::collect_statics(vars, statics);
+    std::vector<std::string> errors;
+    tree = detail::resolve_old_style(std::move(tree), statics, opts.allow_empty_old_style, errors);
+    if (!errors.empty()) return fail(errc::undefined_vars, multi_error_text(errors));
+  }
+  detail::evaluator<V> ev(vars);
+  auto out = ev.run(std::move(tree));
+  if (!out) return out;
+  std::optional<std::string> unused;
+  if (opts.expect_all_used) {
+    std::set<std::string> names;
+    for (const auto& ref : vars.list())
+      if (!ev.visited_.count(identifier(ref))) names.insert(identifier(ref));
+    if (!names.empty()) {
+      std::string msg = "unused vars: ";
+      bool first = true;
+      for (const auto& n : names) {
+        if (!first) msg += ", ";
+        first = false;
+        msg += n;
+      }
+      unused = msg;
+    }
+  }
+  std::optional<std::string> missing = opts.expect_all_keys ? ev.missing_error_ : std::nullopt;
+  if (missing && unused) return fail(errc::undefined_vars, multi_error_text({*missing, *unused}));
+  if (missing) return fail(errc::undefined_vars, *missing);
+  if (unused) return fail(errc::undefined_vars, *unused);
+  return out;
+}
+
+}  // namespace taskstep::vars

@@ -1,0 +1,11 @@
+// Must not compile: a type without fetch() is not a config_source, so it cannot be decorated.
+#include "taskstep/config/config.hpp"
+
+struct not_a_source {
+  std::vector<std::string> warnings() const { return {}; }
+};
+
+int main() {
+  auto s = not_a_source{} | taskstep::config::validating();
+  (void)s;
+}
