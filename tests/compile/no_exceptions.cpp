@@ -9,7 +9,9 @@ int main() {
   if (bad || bad.error().code() != errc::invalid_config) return 1;
   if (bad.error().message() != "invalid task configuration:\nmissing 'platform'") return 2;
   vars::redactor r({"hunter2"});
-  if (r.write("pass: hunt") + r.write("er2\n") != "pass: ((redacted))\n") return 3;
+  std::string shown = r.write("pass: hunt");
+  shown += r.write("er2\n");
+  if (shown != "pass: ((redacted))\n") return 3;
   auto mem = parse_memory_limit("1gb");
   if (!mem || *mem != 1073741824u) return 4;
   return 0;
