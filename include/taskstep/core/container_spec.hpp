@@ -1,0 +1,90 @@
+#pragma once
+//! \file
+//! What the step asks a worker to create and run: the container (image, limits, mounts, environment)
+//! and the process in it; and what comes back (`run_result`).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "taskstep/core/task_config.hpp"
+
+namespace taskstep {
+
+//! No image: the worker's default root filesystem (the host, for the local worker).
+struct no_image {};
+//! An image artifact: a directory with `rootfs/` and `metadata.json` ({env, user}).
+struct image_artifact {
+  std::string name;
+  std::filesystem::path dir;
+};
+//! An image to fetch from a resource (`image_resource`).
+struct image_resource_spec {
+  image_resource resource;
+};
+//! A root filesystem given by URI (`rootfs_uri`, e.g. `raw:///path`).
+struct rootfs_uri_spec {
+  std::string uri;
+};
+//! Where the container's root filesystem comes from, in Concourse's precedence order.
+using image_spec = std::variant<no_image, image_artifact, image_resource_spec, rootfs_uri_spec>;
+
+//! An input mounted into the container: the artifact's directory at `path` (relative to the working dir).
+struct input_mount {
+  std::string name;                 //!< task input name
+  std::string artifact;             //!< artifact name (after input_mapping)
+  std::filesystem::path source;     //!< where the artifact lives on this host
+  std::string path;                 //!< mount path relative to the working directory
+};
+
+//! An output directory the task fills (`path` relative to the working directory).
+struct output_mount {
+  std::string name;
+  std::string path;
+};
+
+//! A cache directory (`path` relative to the working directory).
+struct cache_mount {
+  std::string path;
+};
+
+//! Everything a worker needs to create the task's container.
+struct container_spec {
+  std::string platform;
+  std::vector<std::string> tags;
+  std::string team;
+  std::string resource_type;        //!< base type a worker must support (image_resource), or empty
+  image_spec image;
+  bool privileged = false;
+  std::optional<std::uint64_t> cpu;     //!< cpu shares; 0 = unlimited
+  std::optional<std::uint64_t> memory;  //!< bytes; 0 = unlimited
+  std::string working_dir;          //!< `/tmp/build/<8 hex>` inside the container
+  std::vector<std::string> env;     //!< image env, then params (`NAME=value`)
+  std::vector<input_mount> inputs;
+  std::vector<output_mount> outputs;
+  std::vector<cache_mount> caches;
+  std::string step_name;
+  std::string job;                  //!< cache key part; empty for one-off builds
+  std::string team_cache_key;
+};
+
+//! The process to start in the container.
+struct process_spec {
+  std::string path;
+  std::vector<std::string> args;
+  std::string dir;                  //!< relative to the working directory (`run.dir`)
+  std::string user;
+};
+
+//! What a finished (or stopped) run leaves behind.
+struct run_result {
+  int exit_status = 0;
+  std::map<std::string, std::filesystem::path> outputs;  //!< output path (cleaned) → host directory
+  std::map<std::string, std::filesystem::path> caches;   //!< cache path (cleaned) → host directory
+};
+
+}  // namespace taskstep
