@@ -47,7 +47,7 @@ inline result<vars::static_vars> load_vars_file(std::string_view text) {
   vars::static_vars out;
   if (tree->is_null()) return out;
   if (!tree->is_mapping())
-    return fail(errc::usage, "error unmarshaling JSON: json: cannot unmarshal " +
+    return fail(errc::usage, "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal " +
                                  std::string(yaml::detail::json_kind(*tree)) +
                                  " into Go value of type vars.StaticVariables");
   const value go = yaml::detail::to_go_interface(*tree);

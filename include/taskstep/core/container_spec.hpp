@@ -60,6 +60,7 @@ struct container_spec {
   std::string resource_type;        //!< base type a worker must support (image_resource), or empty
   image_spec image;
   bool privileged = false;
+  std::string user;                 //!< `run.user`, else the image's user, else the worker's default
   std::optional<std::uint64_t> cpu;     //!< cpu shares; 0 = unlimited
   std::optional<std::uint64_t> memory;  //!< bytes; 0 = unlimited
   std::string working_dir;          //!< `/tmp/build/<8 hex>` inside the container
@@ -69,7 +70,6 @@ struct container_spec {
   std::vector<cache_mount> caches;
   std::string step_name;
   std::string job;                  //!< cache key part; empty for one-off builds
-  std::string team_cache_key;
 };
 
 //! The process to start in the container.
@@ -83,6 +83,7 @@ struct process_spec {
 //! What a finished (or stopped) run leaves behind.
 struct run_result {
   int exit_status = 0;
+  bool stopped = false;  //!< stopped by a stop request (cancel/timeout): no exit status, outputs still valid
   std::map<std::string, std::filesystem::path> outputs;  //!< output path (cleaned) → host directory
   std::map<std::string, std::filesystem::path> caches;   //!< cache path (cleaned) → host directory
 };

@@ -14,9 +14,40 @@
 #include <utility>
 #include <vector>
 
+#include "taskstep/core/json.hpp"
+
 namespace taskstep::vars {
 
 inline constexpr std::string_view redacted_text = "((redacted))";
+
+//! Go's `unicode.IsSpace`.
+inline bool is_go_space(long cp) {
+  switch (cp) {
+    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
+    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: return true;
+    default: return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+//! Go's `strings.TrimSpace`: strips Unicode white space at both ends.
+inline std::string_view trim_space(std::string_view s) {
+  while (!s.empty()) {
+    std::size_t i = 0;
+    const long cp = taskstep::detail::decode_utf8(s, i);
+    if (cp < 0 || !is_go_space(cp)) break;
+    s.remove_prefix(i);
+  }
+  while (!s.empty()) {
+    // find the start of the last code point
+    std::size_t b = s.size() - 1;
+    while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80 && s.size() - b < 4) --b;
+    std::size_t i = b;
+    const long cp = taskstep::detail::decode_utf8(s, i);
+    if (cp < 0 || i != s.size() || !is_go_space(cp)) break;
+    s.remove_suffix(s.size() - b);
+  }
+  return s;
+}
 
 //! The pieces of credential values that are redacted: each value split on `\n`, trimmed, length > 1.
 inline std::vector<std::string> redaction_pieces(const std::map<std::string, std::string>& creds) {
@@ -26,13 +57,7 @@ inline std::vector<std::string> redaction_pieces(const std::map<std::string, std
     while (start <= v.size()) {
       auto end = v.find('\n', start);
       if (end == std::string::npos) end = v.size();
-      std::string_view piece(v.data() + start, end - start);
-      while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t' || piece.front() == '\r' ||
-                                piece.front() == '\v' || piece.front() == '\f'))
-        piece.remove_prefix(1);
-      while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t' || piece.back() == '\r' ||
-                                piece.back() == '\v' || piece.back() == '\f'))
-        piece.remove_suffix(1);
+      const std::string_view piece = trim_space(std::string_view(v.data() + start, end - start));
       if (piece.size() > 1) out.emplace_back(piece);
       start = end + 1;
     }

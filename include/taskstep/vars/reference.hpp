@@ -8,14 +8,11 @@
 //! a path (the first dot-separated segment, quotes removed) and fields (the other segments, verbatim);
 //! dots inside `"…"` do not split.
 
-#include <clocale>
-#include <cwctype>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <locale.h>
-
+#include "taskstep/core/detail/unicode_letters.hpp"
 #include "taskstep/core/json.hpp"
 
 namespace taskstep::vars {
@@ -30,11 +27,7 @@ struct var_reference {
 
 namespace detail {
 
-inline bool is_unicode_letter(long cp) {
-  static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-  if (loc == static_cast<locale_t>(nullptr)) return false;
-  return iswalpha_l(static_cast<wint_t>(cp), loc) != 0;
-}
+using taskstep::detail::is_unicode_letter;
 
 // Length of the reference-name character at s[i] (0 if it is not one). `allow_extra` admits `:@"`.
 inline std::size_t name_char(std::string_view s, std::size_t i, bool allow_extra) {
@@ -47,7 +40,7 @@ inline std::size_t name_char(std::string_view s, std::size_t i, bool allow_extra
   }
   std::size_t j = i;
   const long cp = taskstep::detail::decode_utf8(s, j);
-  if (cp < 0 || !is_unicode_letter(cp)) return 0;
+  if (cp < 0 || !is_unicode_letter(static_cast<std::uint32_t>(cp))) return 0;
   return j - i;
 }
 

@@ -169,7 +169,7 @@ void for_each_old_style(std::string_view s, F&& f) {
       } else {
         std::size_t k = j;
         const long cp = taskstep::detail::decode_utf8(s, k);
-        if (cp < 0 || !is_unicode_letter(cp)) break;
+        if (cp < 0 || !taskstep::detail::is_unicode_letter(static_cast<std::uint32_t>(cp))) break;
         j = k;
       }
     }

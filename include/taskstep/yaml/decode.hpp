@@ -67,13 +67,25 @@ constexpr bool always_emitted(std::string_view field) {
   return false;
 }
 
-inline bool ascii_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
+// encoding/json's field-name folding: ASCII case-insensitive, and the long s (U+017F) and the Kelvin
+// sign (U+212A) fold to `s` and `k`, as Go's equalFoldRight does.
+inline bool go_equal_fold(std::string_view field, std::string_view key) {
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+  std::size_t k = 0;
+  for (char f : field) {
+    if (k >= key.size()) return false;
+    const auto c = static_cast<unsigned char>(key[k]);
+    if (c < 0x80) {
+      if (lower(f) != lower(static_cast<char>(c))) return false;
+      ++k;
+      continue;
+    }
+    const long cp = taskstep::detail::decode_utf8(key, k);
+    if (cp == 0x17F && lower(f) == 's') continue;
+    if (cp == 0x212A && lower(f) == 'k') continue;
+    return false;
   }
-  return true;
+  return k == key.size();
 }
 
 // Calls f(name, member) for the field of `obj` that JSON key `key` selects (exact name first, then
@@ -88,7 +100,7 @@ bool with_field(T& obj, std::string_view key, F&& f) {
   hana::for_each(hana::accessors<T>(), [&](auto pair) {
     std::string_view name = hana::to<char const*>(hana::first(pair));
     if (done) return;
-    if (exact ? name == key : ascii_iequal(name, key)) {
+    if (exact ? name == key : go_equal_fold(name, key)) {
       done = true;
       f(name, hana::second(pair)(obj));
     }

@@ -107,9 +107,39 @@ inline std::string format_json_float(double v) {
   return fmt_f(d);
 }
 
+// strconv's underscoreOK: underscores only between digits (or after a base prefix).
+inline bool go_underscore_ok(std::string_view s) {
+  auto lower = [](char c) { return static_cast<char>(c | 0x20); };
+  char saw = '^';
+  std::size_t i = 0;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  bool hex = false;
+  if (s.size() >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
+    i = 2;
+    saw = '0';
+    hex = lower(s[1]) == 'x';
+  }
+  for (; i < s.size(); ++i) {
+    if ((s[i] >= '0' && s[i] <= '9') || (hex && lower(s[i]) >= 'a' && lower(s[i]) <= 'f')) {
+      saw = '0';
+      continue;
+    }
+    if (s[i] == '_') {
+      if (saw != '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw == '_') return false;
+    saw = '!';
+  }
+  return saw != '_';
+}
+
 //! strconv.ParseUint(s, 0, 64)
 inline std::optional<std::uint64_t> parse_go_uint(std::string_view s) {
   if (s.empty()) return std::nullopt;
+  const std::string_view original = s;
+  bool underscores = false;
   unsigned base = 10;
   if (s[0] == '0') {
     auto lower = [](char c) { return static_cast<char>(c | 0x20); };
@@ -129,6 +159,10 @@ inline std::optional<std::uint64_t> parse_go_uint(std::string_view s) {
   }
   std::uint64_t n = 0;
   for (char c : s) {
+    if (c == '_') {
+      underscores = true;
+      continue;
+    }
     unsigned dgt;
     if (c >= '0' && c <= '9') dgt = static_cast<unsigned>(c - '0');
     else if (c >= 'a' && c <= 'z') dgt = static_cast<unsigned>(c - 'a' + 10);
@@ -138,6 +172,7 @@ inline std::optional<std::uint64_t> parse_go_uint(std::string_view s) {
     if (n > (std::numeric_limits<std::uint64_t>::max() - dgt) / base) return std::nullopt;
     n = n * base + dgt;
   }
+  if (underscores && !go_underscore_ok(original)) return std::nullopt;
   return n;
 }
 
@@ -149,6 +184,7 @@ inline std::optional<std::int64_t> parse_go_int(std::string_view s) {
     neg = s[0] == '-';
     s.remove_prefix(1);
   }
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) return std::nullopt;
   auto u = parse_go_uint(s);
   if (!u) return std::nullopt;
   constexpr std::uint64_t limit = std::uint64_t{1} << 63;

@@ -1,0 +1,45 @@
+#pragma once
+//! \file
+//! `concourse_resolver`: Concourse's image precedence — the step's `image:` artifact, then the config's
+//! `image_resource`, then `rootfs_uri`, then no image (the worker's default). A missing image artifact
+//! is `missing image artifact source: <name>` followed by a blank line and a hint, as in Concourse.
+//! `host_resolver` is the trivial policy: always no image.
+
+#include <filesystem>
+#include <string>
+
+#include "taskstep/image/concepts.hpp"
+
+namespace taskstep::image {
+
+//! The error Concourse reports when the step's `image:` artifact is not in the build.
+inline error missing_image_error(const std::string& name) {
+  return error(errc::missing_image, "missing image artifact source: " + name +
+                                        "\n\nmake sure there's a corresponding 'get' step, or a task that "
+                                        "produces it as an output");
+}
+
+//! Concourse's precedence. `Artifacts` must offer `find(name) -> const std::filesystem::path*`.
+struct concourse_resolver {
+  template <class Artifacts>
+  result<image_spec> resolve(const task_plan& plan, const task_config& config, const Artifacts& artifacts) const {
+    if (!plan.image.empty()) {
+      const std::filesystem::path* dir = artifacts.find(plan.image);
+      if (dir == nullptr) return fail(missing_image_error(plan.image));
+      return image_spec(image_artifact{plan.image, *dir});
+    }
+    if (config.image_resource) return image_spec(image_resource_spec{*config.image_resource});
+    if (!config.rootfs_uri.empty()) return image_spec(rootfs_uri_spec{config.rootfs_uri});
+    return image_spec(no_image{});
+  }
+};
+
+//! Ignores every image: the task runs on the worker's own root filesystem.
+struct host_resolver {
+  template <class Artifacts>
+  result<image_spec> resolve(const task_plan&, const task_config&, const Artifacts&) const {
+    return image_spec(no_image{});
+  }
+};
+
+}  // namespace taskstep::image

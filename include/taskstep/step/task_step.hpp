@@ -1,0 +1,317 @@
+#pragma once
+//! \file
+//! `basic_task_step<ConfigSource, ImageResolver, PlacementStrategy, Workers>`: Concourse's task step
+//! (atc/exec/task_step.go) as a composition of compile-time policies. No virtual calls, no RTTI.
+//!
+//! Order, as in Concourse 6.7: fetch the config (warnings printed as `[WARNING] ...` on stderr) → fill
+//! default cpu/memory limits → `initializing` → image (a missing image artifact fails here) → container
+//! spec (inputs with input_mapping; `missing inputs: a, b`) → choose a worker (`no workers`,
+//! `no workers satisfying: ...`, or wait while all are busy) → `selected_worker` → `starting` → output
+//! streamed (credentials redacted) → `finished(status)` → outputs registered (output_mapping) → caches
+//! committed for job builds. A stopped run still registers its outputs and reports `interrupted` or,
+//! when the step's own timeout fired, `timeout exceeded`. A non-zero exit is a failure, not an error.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "taskstep/config/concepts.hpp"
+#include "taskstep/core/container_spec.hpp"
+#include "taskstep/core/task_plan.hpp"
+#include "taskstep/core/working_dir.hpp"
+#include "taskstep/image/concepts.hpp"
+#include "taskstep/image/metadata.hpp"
+#include "taskstep/placement/placement.hpp"
+#include "taskstep/step/delegate.hpp"
+#include "taskstep/vars/redact.hpp"
+#include "taskstep/vars/variables.hpp"
+#include "taskstep/worker/pool.hpp"
+
+namespace taskstep::step {
+
+//! A set of workers the step can place on: `infos()` and `run(index, container, process, io, stop)`.
+template <class S>
+concept worker_set = requires(S& s, const S& cs, const container_spec& c, const process_spec& p,
+                              null_process_io& io, std::stop_token stop) {
+  { cs.infos() } -> std::same_as<std::vector<worker_info>>;
+  { s.run(std::size_t{0}, c, p, io, stop) } -> std::same_as<result<run_result>>;
+};
+
+//! Makes a single worker client a worker set of one.
+template <worker::worker_client W>
+class single_worker {
+ public:
+  explicit single_worker(W& w) : worker_(&w) {}
+  [[nodiscard]] std::vector<worker_info> infos() const { return {worker_->info()}; }
+  template <process_io IO>
+  result<run_result> run(std::size_t, const container_spec& c, const process_spec& p, IO& io, std::stop_token stop) {
+    return worker_->run(c, p, io, stop);
+  }
+  W& get() { return *worker_; }
+
+ private:
+  W* worker_;
+};
+
+//! Step settings that are not part of the plan (Concourse's ATC flags and the step's modifiers).
+struct step_options {
+  std::optional<std::uint64_t> default_cpu;     //!< `--default-task-cpu-limit`
+  std::optional<std::uint64_t> default_memory;  //!< `--default-task-memory-limit`
+  std::optional<std::chrono::milliseconds> timeout;  //!< the step's `timeout:`
+  std::shared_ptr<vars::credential_tracker> credentials;  //!< values to redact from output
+  std::chrono::milliseconds poll_interval{5000};    //!< limit-active-tasks: how often to retry
+  std::chrono::milliseconds status_interval{60000};  //!< limit-active-tasks: how often to say "busy"
+  std::uint64_t seed = std::random_device{}();        //!< placement randomness
+};
+
+//! How a step ended when it did not error.
+struct step_outcome {
+  int exit_status = 0;
+  [[nodiscard]] bool succeeded() const noexcept { return exit_status == 0; }
+};
+
+namespace detail {
+
+// Wraps the delegate as the worker's process_io, redacting credentials from both streams.
+template <task_delegate D>
+class redacting_io {
+ public:
+  redacting_io(D& d, const task_config& config, const std::vector<std::string>& secrets)
+      : delegate_(d), config_(config), out_(secrets), err_(secrets) {}
+  void starting() { delegate_.starting(config_); }
+  void out(std::string_view s) { emit(out_.write(s), true); }
+  void err(std::string_view s) { emit(err_.write(s), false); }
+  void flush() {
+    emit(out_.flush(), true);
+    emit(err_.flush(), false);
+  }
+
+ private:
+  void emit(const std::string& s, bool is_out) {
+    if (s.empty()) return;
+    if (is_out) delegate_.out(s);
+    else delegate_.err(s);
+  }
+  D& delegate_;
+  const task_config& config_;
+  vars::redactor out_, err_;
+};
+
+// Names of `config.outputs` mapped through output_mapping, with their cleaned paths.
+inline std::vector<std::pair<std::string, std::string>> output_names(const task_plan& plan, const task_config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& o : config.outputs) {
+    auto it = plan.output_mapping.find(o.name);
+    const std::string name = it == plan.output_mapping.end() ? o.name : it->second;
+    out.emplace_back(name, clean_path(o.path.empty() ? o.name : o.path));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+//! Concourse's task step over four policies (see the file comment for the algorithm).
+//! - `ConfigSource` models `config::config_source` (e.g. `file_source | override_params | interpolate | validating`);
+//! - `ImageResolver` models `image::image_resolver` (e.g. `image::concourse_resolver`);
+//! - `PlacementStrategy` models `placement::placement_strategy` (e.g. `placement::volume_locality`);
+//! - `Workers` models `worker_set` (e.g. `worker::worker_pool<local_process>`, or `single_worker<W>`).
+template <class ConfigSource, class ImageResolver, class PlacementStrategy, class Workers>
+class basic_task_step {
+  static_assert(config::config_source<ConfigSource>,
+                "taskstep: a config source must provide fetch() -> result<task_config> and warnings()");
+  static_assert(placement::placement_strategy<PlacementStrategy>,
+                "taskstep: a placement strategy must provide narrow(workers, candidates, container_spec)");
+  static_assert(worker_set<Workers>,
+                "taskstep: the workers must provide infos() and run(index, container_spec, process_spec, io, stop_token)");
+
+ public:
+  basic_task_step(task_plan plan, ConfigSource source, ImageResolver resolver, PlacementStrategy strategy,
+                  Workers& workers, step_options options = {})
+      : plan_(std::move(plan)),
+        source_(std::move(source)),
+        resolver_(std::move(resolver)),
+        strategy_(std::move(strategy)),
+        workers_(workers),
+        options_(std::move(options)) {}
+
+  //! Runs the step. `Artifacts` is the build's artifact repository: `find(name) -> const path*` and
+  //! `add(name, dir)` (e.g. `artifact::directory_repository`). Errors are returned and also reported
+  //! through `delegate.errored`.
+  template <class Artifacts, task_delegate Delegate>
+  result<step_outcome> run(Artifacts& artifacts, Delegate& delegate, std::stop_token stop = {}) {
+    static_assert(image::image_resolver<ImageResolver, Artifacts>,
+                  "taskstep: an image resolver must provide resolve(plan, config, artifacts) -> result<image_spec>");
+    auto out = run_steps(artifacts, delegate, stop);
+    if (!out) delegate.errored(out.error().message());
+    return out;
+  }
+
+  [[nodiscard]] const task_plan& plan() const noexcept { return plan_; }
+
+ private:
+  template <class Artifacts, class Delegate>
+  result<step_outcome> run_steps(Artifacts& artifacts, Delegate& delegate, std::stop_token outer) {
+    auto fetched = source_.fetch();
+    for (const auto& w : source_.warnings()) delegate.err("[WARNING] " + w + "\n");
+    if (!fetched) return fail(fetched.error());
+    task_config config = std::move(*fetched);
+
+    if (!config.container_limits) config.container_limits.emplace();
+    if (!config.container_limits->cpu) config.container_limits->cpu = options_.default_cpu;
+    if (!config.container_limits->memory) config.container_limits->memory = options_.default_memory;
+
+    delegate.initializing(config);
+
+    auto image = resolver_.resolve(plan_, config, std::as_const(artifacts));
+    if (!image) return fail(image.error());
+    auto spec = container_for(config, *image, artifacts);
+    if (!spec) return fail(spec.error());
+
+    // A stop source that fires on the caller's stop or on the step's own timeout.
+    std::stop_source stopper;
+    std::stop_callback forward(outer, [&] { stopper.request_stop(); });
+    bool timed_out = false;
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::jthread timer;
+    if (options_.timeout) {
+      timer = std::jthread([&, deadline = *options_.timeout](std::stop_token st) {
+        std::unique_lock lock(m);
+        if (!cv.wait_for(lock, st, deadline, [] { return false; }) && !st.stop_requested()) {
+          timed_out = true;
+          stopper.request_stop();
+        }
+      });
+    }
+    auto stop_reason = [&]() -> error {
+      std::lock_guard lock(m);
+      return timed_out ? error(errc::timeout, "timeout exceeded") : error(errc::cancelled, "interrupted");
+    };
+
+    auto index = place(*spec, delegate, stopper.get_token());
+    if (!index) {
+      if (index.error().code() == errc::cancelled) return fail(stop_reason());
+      return fail(index.error());
+    }
+    const auto infos = workers_.infos();
+    if constexpr (requires { delegate.selected_worker(std::string_view{}); })
+      delegate.selected_worker(infos[*index].name);
+
+    process_spec process{config.run.path, config.run.args, config.run.dir, spec->user};
+    std::vector<std::string> secrets;
+    if (options_.credentials) secrets = vars::redaction_pieces(options_.credentials->values());
+    detail::redacting_io<Delegate> io(delegate, config, secrets);
+    auto ran = workers_.run(*index, *spec, process, io, stopper.get_token());
+    io.flush();
+    if (timer.joinable()) {
+      timer.request_stop();
+      timer.join();
+    }
+    if (!ran) return fail(ran.error());
+
+    if (ran->stopped) {
+      register_outputs(config, *ran, artifacts);
+      return fail(stop_reason());
+    }
+    delegate.finished(ran->exit_status);
+    register_outputs(config, *ran, artifacts);
+    if (!plan_.job.empty()) {
+      if constexpr (requires { workers_.commit_caches(*index, *spec, *ran); }) {
+        if (auto ok = workers_.commit_caches(*index, *spec, *ran); !ok) return fail(ok.error());
+      }
+    }
+    return step_outcome{ran->exit_status};
+  }
+
+  template <class Artifacts>
+  result<container_spec> container_for(const task_config& config, const image_spec& image, const Artifacts& artifacts) {
+    container_spec spec;
+    spec.platform = config.platform;
+    spec.tags = plan_.tags;
+    spec.team = plan_.team;
+    spec.step_name = plan_.name;
+    spec.job = plan_.job;
+    spec.image = image;
+    spec.working_dir = working_directory(plan_.name);
+    spec.cpu = config.container_limits ? config.container_limits->cpu : std::nullopt;
+    spec.memory = config.container_limits ? config.container_limits->memory : std::nullopt;
+
+    std::string image_user;
+    if (const auto* artifact = std::get_if<image_artifact>(&image)) {
+      auto meta = image::read_metadata(artifact->dir);
+      if (!meta) return fail(meta.error());
+      spec.env = meta->env;
+      image_user = meta->user;
+      spec.privileged = plan_.privileged;
+    } else if (const auto* resource = std::get_if<image_resource_spec>(&image)) {
+      spec.resource_type = resource->resource.type;
+      spec.privileged = plan_.privileged;
+    }
+    for (const auto& e : environment(config.params)) spec.env.push_back(e);
+    spec.user = config.run.user.empty() ? image_user : config.run.user;
+
+    std::vector<std::string> missing;
+    for (const auto& in : config.inputs) {
+      auto it = plan_.input_mapping.find(in.name);
+      const std::string artifact = it == plan_.input_mapping.end() ? in.name : it->second;
+      const std::filesystem::path* dir = artifacts.find(artifact);
+      if (dir == nullptr) {
+        if (!in.optional) missing.push_back(artifact);
+        continue;
+      }
+      spec.inputs.push_back(input_mount{in.name, artifact, *dir, clean_path(in.path.empty() ? in.name : in.path)});
+    }
+    if (!missing.empty()) {
+      std::string msg = "missing inputs: ";
+      for (std::size_t i = 0; i < missing.size(); ++i) msg += (i ? ", " : "") + missing[i];
+      return fail(errc::missing_inputs, msg);
+    }
+    for (const auto& c : config.caches) spec.caches.push_back(cache_mount{clean_path(c.path)});
+    for (const auto& o : config.outputs) spec.outputs.push_back(output_mount{o.name, clean_path(o.path.empty() ? o.name : o.path)});
+    return spec;
+  }
+
+  template <class Delegate>
+  result<std::size_t> place(const container_spec& spec, Delegate& delegate, std::stop_token stop) {
+    const auto infos = workers_.infos();
+    auto candidates = placement::satisfying_workers(infos, spec);
+    if (!candidates) return fail(candidates.error());
+    std::mt19937_64 rng(options_.seed);
+    auto choose = [&]() -> std::optional<std::size_t> {
+      const auto now = workers_.infos();
+      return placement::choose_worker(strategy_, std::span<const worker_info>(now), *candidates, spec, rng);
+    };
+    if (auto first = choose()) return *first;
+    return placement::wait_for_worker(
+        choose, stop, [&](std::string_view msg) { delegate.out(msg); }, options_.poll_interval,
+        options_.status_interval);
+  }
+
+  template <class Artifacts>
+  void register_outputs(const task_config& config, const run_result& ran, Artifacts& artifacts) {
+    for (const auto& [name, path] : detail::output_names(plan_, config)) {
+      auto it = ran.outputs.find(path);
+      if (it != ran.outputs.end()) artifacts.add(name, it->second);
+    }
+  }
+
+  task_plan plan_;
+  ConfigSource source_;
+  ImageResolver resolver_;
+  PlacementStrategy strategy_;
+  Workers& workers_;
+  step_options options_;
+};
+
+}  // namespace taskstep::step

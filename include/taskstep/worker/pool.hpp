@@ -1,0 +1,64 @@
+#pragma once
+//! \file
+//! `worker_pool<W...>`: workers of different types in one pool, chosen by index and dispatched
+//! without virtual calls (each type keeps its own vector; an index maps to a (type, position) pair at
+//! compile time through a fold over the types).
+
+#include <cstddef>
+#include <stop_token>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "taskstep/worker/worker_client.hpp"
+
+namespace taskstep::worker {
+
+//! A pool of workers of the types `W...`. Models what `basic_task_step` needs: `infos()` and
+//! `run(index, container, process, io, stop)`.
+template <worker_client... W>
+class worker_pool {
+ public:
+  worker_pool() = default;
+  explicit worker_pool(std::vector<W>... workers) : workers_(std::move(workers)...) {}
+
+  //! Adds a worker of one of the pool's types.
+  template <class T>
+  void add(T worker) {
+    std::get<std::vector<T>>(workers_).push_back(std::move(worker));
+  }
+
+  //! Every worker's description, in pool order (types in template order).
+  [[nodiscard]] std::vector<worker_info> infos() const {
+    std::vector<worker_info> out;
+    std::apply([&](const auto&... vs) { ((append(out, vs)), ...); }, workers_);
+    return out;
+  }
+
+  [[nodiscard]] std::size_t size() const {
+    return std::apply([](const auto&... vs) { return (vs.size() + ... + std::size_t{0}); }, workers_);
+  }
+
+  //! Runs on worker `index` (an index into `infos()`).
+  template <process_io IO>
+  result<run_result> run(std::size_t index, const container_spec& c, const process_spec& p, IO& io,
+                         std::stop_token stop) {
+    result<run_result> out = fail(errc::no_workers, "no workers");
+    std::apply(
+        [&](auto&... vs) {
+          (void)((index < vs.size() ? (out = vs[index].run(c, p, io, stop), true) : (index -= vs.size(), false)) ||
+                 ...);
+        },
+        workers_);
+    return out;
+  }
+
+ private:
+  template <class T>
+  static void append(std::vector<worker_info>& out, const std::vector<T>& vs) {
+    for (const auto& w : vs) out.push_back(w.info());
+  }
+  std::tuple<std::vector<W>...> workers_;
+};
+
+}  // namespace taskstep::worker
