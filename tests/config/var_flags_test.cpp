@@ -18,7 +18,7 @@ vars::static_vars from_file(std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("-v splits at the first equals sign and keeps the value a string", "[config][var-flags]") {
+TEST_CASE("var flags: -v splits at the first equals sign and keeps the value a string", "[config][var-flags]") {
   auto p = config::parse_var_pair("name=value");
   REQUIRE(p);
   CHECK(p->name == "name");
@@ -38,7 +38,7 @@ TEST_CASE("-v splits at the first equals sign and keeps the value a string", "[c
   CHECK(e->val == value(""));
 }
 
-TEST_CASE("-v without an equals sign is an invalid input pair", "[config][var-flags]") {
+TEST_CASE("var flags: -v without an equals sign is an invalid input pair", "[config][var-flags]") {
   auto p = config::parse_var_pair("novalue");
   CHECK(error_text(p) == "invalid input pair 'novalue' (must be name=value)");
   REQUIRE_FALSE(p);
@@ -46,7 +46,7 @@ TEST_CASE("-v without an equals sign is an invalid input pair", "[config][var-fl
   CHECK(error_text(config::parse_yaml_var_pair("novalue")) == "invalid input pair 'novalue' (must be name=value)");
 }
 
-TEST_CASE("-y values are typed by go-yaml", "[config][var-flags]") {
+TEST_CASE("var flags: -y values are typed by go-yaml", "[config][var-flags]") {
   auto get = [](std::string_view arg) {
     auto p = config::parse_yaml_var_pair(arg);
     if (!p) throw std::runtime_error(p.error().message());
@@ -64,11 +64,11 @@ TEST_CASE("-y values are typed by go-yaml", "[config][var-flags]") {
   CHECK(m.origin == value::map_kind::yaml);
 }
 
-TEST_CASE("-y values that are not YAML are an error", "[config][var-flags]") {
+TEST_CASE("var flags: -y values that are not YAML are an error", "[config][var-flags]") {
   CHECK_FALSE(config::parse_yaml_var_pair("x=[a"));
 }
 
-TEST_CASE("-y integers can be used inline, -v strings too", "[config][var-flags]") {
+TEST_CASE("var flags: -y integers can be used inline, -v strings too", "[config][var-flags]") {
   vars::static_vars v;
   auto y = config::parse_yaml_var_pair("port=8080");
   auto s = config::parse_var_pair("host=example.com");
@@ -79,7 +79,7 @@ TEST_CASE("-y integers can be used inline, -v strings too", "[config][var-flags]
   CHECK(outcome(vars::evaluate(value("((host)):((port))"), v)) == R"("example.com:8080")");
 }
 
-TEST_CASE("-y maps are go-yaml maps in error texts", "[config][var-flags]") {
+TEST_CASE("var flags: -y maps are go-yaml maps in error texts", "[config][var-flags]") {
   vars::static_vars v;
   auto y = config::parse_yaml_var_pair("m={a: 1}");
   REQUIRE(y);
@@ -88,7 +88,7 @@ TEST_CASE("-y maps are go-yaml maps in error texts", "[config][var-flags]") {
         "error: cannot interpolate non-primitive value (map[interface {}]interface {}) from var: m");
 }
 
-TEST_CASE("-v names are not expanded at dots in 6.7", "[config][var-flags]") {
+TEST_CASE("var flags: -v names are not expanded at dots in 6.7", "[config][var-flags]") {
   vars::static_vars v;
   auto p = config::parse_var_pair("a.b=c");
   REQUIRE(p);
@@ -99,7 +99,7 @@ TEST_CASE("-v names are not expanded at dots in 6.7", "[config][var-flags]") {
   CHECK(outcome(vars::evaluate(value(R"((("a.b")))"), v, lax)) == R"("c")");
 }
 
-TEST_CASE("-l files hold float64 numbers, so inline use fails", "[config][var-flags]") {
+TEST_CASE("var flags: -l files hold float64 numbers, so inline use fails", "[config][var-flags]") {
   auto v = from_file("port: 8080\nhost: example.com\n");
   CHECK(outcome(vars::evaluate(value("((host)):((port))"), v)) ==
         "error: cannot interpolate non-primitive value (float64) from var: port");
@@ -109,7 +109,7 @@ TEST_CASE("-l files hold float64 numbers, so inline use fails", "[config][var-fl
   CHECK(*whole == value(8080.0));
 }
 
-TEST_CASE("-l files hold JSON maps", "[config][var-flags]") {
+TEST_CASE("var flags: -l files hold JSON maps", "[config][var-flags]") {
   auto v = from_file("m: {a: 1, b: [x, 2]}\n");
   CHECK(outcome(vars::evaluate(value("x((m))"), v)) ==
         "error: cannot interpolate non-primitive value (map[string]interface {}) from var: m");
@@ -119,14 +119,14 @@ TEST_CASE("-l files hold JSON maps", "[config][var-flags]") {
   CHECK(a->type() == value::kind::floating);
 }
 
-TEST_CASE("-l files keep strings and bools and read YAML 1.1 words", "[config][var-flags]") {
+TEST_CASE("var flags: -l files keep strings and bools and read YAML 1.1 words", "[config][var-flags]") {
   auto v = from_file("s: text\nq: '8080'\nb: yes\nnil: ~\n");
   CHECK(outcome(vars::evaluate(value("((s))-((q))"), v)) == R"("text-8080")");
   CHECK(outcome(vars::evaluate(value("((b))"), v)) == "true");
   CHECK(outcome(vars::evaluate(value("((nil))"), v)) == "null");
 }
 
-TEST_CASE("-l files stringify non-string keys", "[config][var-flags]") {
+TEST_CASE("var flags: -l files stringify non-string keys", "[config][var-flags]") {
   auto v = from_file("1: one\ntrue: yes-key\n");
   CHECK(outcome(vars::evaluate(value("((1)) ((true))"), v)) == R"("one yes-key")");
 }
@@ -153,7 +153,7 @@ TEST_CASE("an -l file with infinite numbers cannot be converted to JSON", "[conf
   CHECK(error_text(config::load_vars_file("a: .inf\n")) == "error converting YAML to JSON: json: unsupported value: +Inf");
 }
 
-TEST_CASE("-l files and flags chain with the first source winning", "[config][var-flags]") {
+TEST_CASE("var flags: -l files and flags chain with the first source winning", "[config][var-flags]") {
   vars::static_vars flags;
   auto p = config::parse_var_pair("a=flag");
   REQUIRE(p);
