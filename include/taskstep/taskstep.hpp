@@ -9,6 +9,7 @@
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
 #include "taskstep/core/value.hpp"
+#include "taskstep/placement/placement.hpp"
 #include "taskstep/vars/redact.hpp"
 #include "taskstep/vars/reference.hpp"
 #include "taskstep/vars/template.hpp"

@@ -35,17 +35,17 @@ struct value {
   map_kind origin = map_kind::yaml;
 
   value() = default;
-  value(std::nullptr_t) {}
-  value(bool b) : data(b) {}
-  value(int i) : data(std::int64_t{i}) {}
-  value(std::int64_t i) : data(i) {}
-  value(std::uint64_t u) : data(u) {}
-  value(double d) : data(d) {}
-  value(const char* s) : data(std::string(s)) {}
-  value(std::string s) : data(std::move(s)) {}
-  value(std::string_view s) : data(std::string(s)) {}
-  value(sequence s) : data(std::move(s)) {}
-  value(mapping m, map_kind from = map_kind::yaml) : data(std::move(m)), origin(from) {}
+  value(std::nullptr_t);
+  value(bool b);
+  value(int i);
+  value(std::int64_t i);
+  value(std::uint64_t u);
+  value(double d);
+  value(const char* s);
+  value(std::string s);
+  value(std::string_view s);
+  value(sequence s);
+  value(mapping m, map_kind from = map_kind::yaml);
 
   [[nodiscard]] kind type() const noexcept { return static_cast<kind>(data.index()); }
   [[nodiscard]] bool is_null() const noexcept { return type() == kind::null; }
@@ -77,6 +77,18 @@ struct map_entry {
   value key;
   value val;
 };
+inline value::value(std::nullptr_t) {}
+inline value::value(bool b) : data(b) {}
+inline value::value(int i) : data(std::int64_t{i}) {}
+inline value::value(std::int64_t i) : data(i) {}
+inline value::value(std::uint64_t u) : data(u) {}
+inline value::value(double d) : data(d) {}
+inline value::value(const char* s) : data(std::string(s)) {}
+inline value::value(std::string s) : data(std::move(s)) {}
+inline value::value(std::string_view s) : data(std::string(s)) {}
+inline value::value(sequence s) : data(std::move(s)) {}
+inline value::value(mapping m, map_kind from) : data(std::move(m)), origin(from) {}
+
 
 inline bool operator==(const value& a, const value& b) noexcept {
   if (a.data.index() != b.data.index()) return false;

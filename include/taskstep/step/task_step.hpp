@@ -293,6 +293,9 @@ class basic_task_step {
       return placement::choose_worker(strategy_, std::span<const worker_info>(now), *candidates, spec, rng);
     };
     if (auto first = choose()) return *first;
+    if constexpr (!placement::modifies_active_tasks_v<PlacementStrategy>) {
+      return fail(errc::no_workers, "no workers");  // only limit-active-tasks waits for capacity
+    }
     return placement::wait_for_worker(
         choose, stop, [&](std::string_view msg) { delegate.out(msg); }, options_.poll_interval,
         options_.status_interval);
