@@ -58,6 +58,11 @@ class single_worker {
   result<run_result> run(std::size_t, const container_spec& c, const process_spec& p, IO& io, std::stop_token stop) {
     return worker_->run(c, p, io, stop);
   }
+  //! Forwards to the worker's `commit_caches(container_spec, run_result)` when it has one.
+  result<void> commit_caches(std::size_t, const container_spec& c, const run_result& r) {
+    if constexpr (requires { worker_->commit_caches(c, r); }) return worker_->commit_caches(c, r);
+    else return {};
+  }
   W& get() { return *worker_; }
 
  private:

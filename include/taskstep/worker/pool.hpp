@@ -35,6 +35,17 @@ class worker_pool {
     return out;
   }
 
+  //! Commits the caches of a finished run on worker `index`, for workers that keep caches.
+  result<void> commit_caches(std::size_t index, const container_spec& c, const run_result& r) {
+    result<void> out{};
+    std::apply(
+        [&](auto&... vs) {
+          (void)((index < vs.size() ? (out = commit_one(vs[index], c, r), true) : (index -= vs.size(), false)) || ...);
+        },
+        workers_);
+    return out;
+  }
+
   [[nodiscard]] std::size_t size() const {
     return std::apply([](const auto&... vs) { return (vs.size() + ... + std::size_t{0}); }, workers_);
   }
@@ -54,6 +65,11 @@ class worker_pool {
   }
 
  private:
+  template <class T>
+  static result<void> commit_one(T& w, const container_spec& c, const run_result& r) {
+    if constexpr (requires { w.commit_caches(c, r); }) return w.commit_caches(c, r);
+    else return {};
+  }
   template <class T>
   static void append(std::vector<worker_info>& out, const std::vector<T>& vs) {
     for (const auto& w : vs) out.push_back(w.info());
