@@ -11,82 +11,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include "taskstep/config/config.hpp"
+#include "cli_common.hpp"
+#include "execute.hpp"
 
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_invalid = 1;
-constexpr int exit_usage = 2;
-
-bool read_file(const std::string& path, std::string& out, std::string& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = "open " + path + ": no such file or directory";
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
-// Variables from -v/-y (in command-line order, later wins) and -l files (later files first).
-struct var_options {
-  std::vector<std::string> strings, yamls, files, params;
-};
-
-struct usage_error {
-  std::string message;
-};
-
-taskstep::vars::static_vars_list collect_vars(const CLI::App& app, const var_options& o) {
-  using namespace taskstep;
-  vars::static_vars flags;
-  std::size_t vi = 0, yi = 0;
-  for (const CLI::Option* opt : app.parse_order()) {
-    if (opt->get_name() == "--var") {
-      auto pair = config::parse_var_pair(o.strings.at(vi++));
-      if (!pair) throw usage_error{pair.error().message()};
-      flags.set(pair->name, pair->val);
-    } else if (opt->get_name() == "--yaml-var") {
-      auto pair = config::parse_yaml_var_pair(o.yamls.at(yi++));
-      if (!pair) throw usage_error{pair.error().message()};
-      flags.set(pair->name, pair->val);
-    }
-  }
-  vars::static_vars_list list;
-  list.push_back(std::move(flags));
-  for (auto it = o.files.rbegin(); it != o.files.rend(); ++it) {
-    std::string text, err;
-    if (!read_file(*it, text, err))
-      throw usage_error{"could not read template variables file (" + *it + "): " + err};
-    auto file_vars = config::load_vars_file(text);
-    if (!file_vars) throw usage_error{"could not unmarshal template variables (" + *it + "): " + file_vars.error().message()};
-    list.push_back(std::move(*file_vars));
-  }
-  return list;
-}
-
-taskstep::task_env collect_params(const var_options& o) {
-  using namespace taskstep;
-  task_env params;
-  for (const auto& p : o.params) {
-    auto pair = config::parse_yaml_var_pair(p);
-    if (!pair) throw usage_error{pair.error().message()};
-    auto text = config::step_param_string(pair->val);
-    if (!text) throw usage_error{"invalid param '" + p + "': " + text.error().message()};
-    params[pair->name] = *text;
-  }
-  return params;
-}
-
-void add_var_flags(CLI::App& cmd, var_options& o) {
-  cmd.add_option("-v,--var", o.strings, "NAME=STRING: a string variable for ((NAME))")->take_all();
-  cmd.add_option("-y,--yaml-var", o.yamls, "NAME=YAML: a YAML-typed variable for ((NAME))")->take_all();
-  cmd.add_option("-l,--load-vars-from", o.files, "FILE: a YAML file of variables (later files win)")->take_all();
-  cmd.add_option("--param", o.params, "NAME=YAML: override or add a param, as a step's params: would")->take_all();
-}
+using namespace taskstep_cli;
 
 int run_validate(const std::string& task_file) {
   std::string text, err;
@@ -158,6 +88,10 @@ int main(int argc, char** argv) {
   render->add_flag("--env", render_env, "print the process environment (NAME=VALUE lines) instead");
   add_var_flags(*render, render_vars);
 
+  execute_args exec_args;
+  auto* execute = app.add_subcommand("execute", "Run a task file on a worker (like fly execute, no server)");
+  add_execute_flags(*execute, exec_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -167,5 +101,6 @@ int main(int argc, char** argv) {
 
   if (validate->parsed()) return run_validate(validate_file);
   if (render->parsed()) return run_render(*render, render_file, render_vars, render_env);
+  if (execute->parsed()) return run_execute(*execute, exec_args);
   return exit_usage;
 }

@@ -113,6 +113,20 @@ class redacting_io {
   vars::redactor out_, err_;
 };
 
+// The config as events show it: credential values in run.path/args/dir and params redacted.
+inline task_config redacted_config(task_config c, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return c;
+  auto redact = [&](std::string& s) {
+    vars::redactor r(secrets);
+    s = r.write(s) + r.flush();
+  };
+  redact(c.run.path);
+  redact(c.run.dir);
+  for (auto& a : c.run.args) redact(a);
+  for (auto& [k, v] : c.params) redact(v);
+  return c;
+}
+
 // Names of `config.outputs` mapped through output_mapping, with their cleaned paths.
 inline std::vector<std::pair<std::string, std::string>> output_names(const task_plan& plan, const task_config& config) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -176,7 +190,10 @@ class basic_task_step {
     if (!config.container_limits->cpu) config.container_limits->cpu = options_.default_cpu;
     if (!config.container_limits->memory) config.container_limits->memory = options_.default_memory;
 
-    delegate.initializing(config);
+    std::vector<std::string> secrets;
+    if (options_.credentials) secrets = vars::redaction_pieces(options_.credentials->values());
+    const task_config shown = detail::redacted_config(config, secrets);
+    delegate.initializing(shown);
 
     auto image = resolver_.resolve(plan_, config, std::as_const(artifacts));
     if (!image) return fail(image.error());
@@ -214,9 +231,7 @@ class basic_task_step {
       delegate.selected_worker(infos[*index].name);
 
     process_spec process{config.run.path, config.run.args, config.run.dir, spec->user};
-    std::vector<std::string> secrets;
-    if (options_.credentials) secrets = vars::redaction_pieces(options_.credentials->values());
-    detail::redacting_io<Delegate> io(delegate, config, secrets);
+    detail::redacting_io<Delegate> io(delegate, shown, secrets);
     auto ran = workers_.run(*index, *spec, process, io, stopper.get_token());
     io.flush();
     if (timer.joinable()) {

@@ -1,0 +1,24 @@
+#pragma once
+// `taskstep execute`: run a task file on a worker, like `fly execute` without a Concourse server.
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_common.hpp"
+
+namespace taskstep_cli {
+
+struct execute_args {
+  std::string config;
+  std::vector<std::string> inputs, mappings, outputs, tags, secrets, secret_files, args;
+  var_options vars;
+  std::string image, job, cache_dir, timeout, grace = "10s", worker = "local";
+  bool privileged = false, include_ignored = false, json = false;
+};
+
+void add_execute_flags(CLI::App& cmd, execute_args& a);
+int run_execute(const CLI::App& cmd, execute_args& a);
+
+}  // namespace taskstep_cli
