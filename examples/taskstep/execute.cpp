@@ -294,6 +294,11 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     auto grace = parse_duration(a.grace);
     if (!grace) throw fatal{"invalid --grace: " + grace.error().message()};
     worker::local_process_options wopts;
+    // Each invocation gets its own run root, removed at the end (after outputs are copied out).
+    char run_root_template[] = "/tmp/taskstep-runs-XXXXXX";
+    if (mkdtemp(run_root_template) == nullptr) throw fatal{"could not create a run directory under /tmp"};
+    wopts.work_root = run_root_template;
+    staging_dirs.push_back(wopts.work_root);
     wopts.cache_root = a.cache_dir.empty() ? default_cache_dir() : fs::path(a.cache_dir);
     wopts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
     // The local worker runs on the host and ignores images (with a warning), so it accepts the image
@@ -326,12 +331,6 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       fs::copy(*dir, target, fs::copy_options::recursive | fs::copy_options::overwrite_existing | fs::copy_options::copy_symlinks, ec);
       if (ec) delegate.errored("downloading failed: " + ec.message());
     }
-    for (const auto& [name, dir] : artifacts.artifacts())
-      if (dir.string().find("/run-") != std::string::npos) {
-        run_result r;
-        r.outputs[name] = dir;
-        local.release(r);
-      }
     cleanup();
 
     if (!outcome) {

@@ -2,9 +2,18 @@
 //! \file
 //! Umbrella header: the public taskstep API.
 
+#include "taskstep/artifact/cache_store.hpp"
 #include "taskstep/artifact/directory_repository.hpp"
+#include "taskstep/artifact/staging.hpp"
 #include "taskstep/config/config.hpp"
 #include "taskstep/core/artifact.hpp"
+#include "taskstep/core/container_spec.hpp"
+#include "taskstep/core/duration.hpp"
+#include "taskstep/core/task_plan.hpp"
+#include "taskstep/core/working_dir.hpp"
+#include "taskstep/core/worker_info.hpp"
+#include "taskstep/image/concourse_resolver.hpp"
+#include "taskstep/image/metadata.hpp"
 #include "taskstep/core/json.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
@@ -14,5 +23,8 @@
 #include "taskstep/vars/reference.hpp"
 #include "taskstep/vars/template.hpp"
 #include "taskstep/vars/variables.hpp"
+#include "taskstep/step/task_step.hpp"
+#include "taskstep/worker/local_process.hpp"
+#include "taskstep/worker/pool.hpp"
 #include "taskstep/yaml/decode.hpp"
 #include "taskstep/yaml/parse.hpp"

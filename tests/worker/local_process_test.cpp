@@ -381,7 +381,8 @@ TEST_CASE("as root, a memory limit is enforced by the cgroup", "[worker][local][
   recording_io io;
   auto r = w.run(spec,
                  shell("cat /sys/fs/cgroup/cpu$(grep ':cpu:' /proc/self/cgroup | cut -d: -f3)/cpu.shares; "
-                       "cat /sys/fs/cgroup/memory$(grep ':memory:' /proc/self/cgroup | cut -d: -f3)/memory.limit_in_bytes; "
+                       "L=$(cat /sys/fs/cgroup/memory$(grep ':memory:' /proc/self/cgroup | cut -d: -f3)/memory.limit_in_bytes); "
+                       "echo $L; [ \"$L\" = 33554432 ] || exit 99; "  // never eat the host's memory without the limit
                        "exec tail /dev/zero"),
                  io, {});
   REQUIRE(r);

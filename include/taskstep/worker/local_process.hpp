@@ -67,9 +67,15 @@
 //! As root, every run gets a cgroup on the unified v2 hierarchy (`/sys/fs/cgroup/unified` on this
 //! cgroup v1 hybrid machine, `/sys/fs/cgroup` on a pure v2 one). Its `cgroup.kill` (kernel ≥ 5.14,
 //! else a kill loop over `cgroup.procs`) also catches grandchildren that called `setsid`. The child
-//! joins the cgroup right after posix_spawn returns. That is before the new program runs user code,
-//! but a fork in the dynamic loader's first microseconds could escape; posix_spawn has no hook to
-//! close that window. Without a writable cgroup, the process group is signalled, and each
+//! joins its cgroups **before it execs**. posix_spawn's first file action opens a FIFO in the run
+//! directory, which blocks the child. Meanwhile a helper thread finds the new child in
+//! `/proc/<pid>/task/<tid>/children`, writes it into the cgroups and then opens the FIFO's other
+//! end. Without CONFIG_PROC_CHILDREN, the child joins right after posix_spawn returns. Its first
+//! forks may then escape: cgroup migration takes milliseconds, and a shell forks sooner than that.
+//! A cgroup whose last process is a zombie still waiting for init cannot be removed at once. Such a
+//! cgroup is left behind, named `taskstep-<pid>-run-XXXXXX`, and a later run removes it once `<pid>`
+//! is gone.
+//! Without a writable cgroup, the process group is signalled, and each
 //! descendant found in /proc at stop time is signalled by pid (checked against its start time). A
 //! daemon that double-forked away before the stop, or any `setsid` escapee after a normal exit,
 //! survives in that mode. PR_SET_CHILD_SUBREAPER is not used: it is process-wide, so a library
@@ -103,6 +109,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -368,7 +376,10 @@ inline result<run_result> run_local(const local_process_options& options, artifa
   else env.push_back("PATH=" + path_value);
   auto program = find_program(process.path, path_value, cwd);
   if (!program) return fail(program.error());
-  spawn_request req{*program, {}, std::move(env), cwd};
+  spawn_request req;
+  req.program = *program;
+  req.env = std::move(env);
+  req.cwd = cwd;
   req.argv.push_back(process.path);
   for (const auto& a : process.args) req.argv.push_back(a);
   if (*user) {
@@ -433,12 +444,28 @@ inline result<run_result> run_local(const local_process_options& options, artifa
 
   // 5. Spawn and stream.
   print_warnings();
+  // With cgroups, the child joins them before it execs (a gate FIFO held by posix_spawn's file
+  // actions), so nothing it forks can start outside them.
+  struct join_context {
+    run_cgroups* cgroups;
+    std::vector<std::string>* warnings;
+  } join{&cgroups, &warnings};
+  const bool use_gate = cgroups.active() && thread_children(static_cast<pid_t>(::syscall(SYS_gettid))).has_value() &&
+                        ::mkfifo((run.root / "gate").c_str(), 0600) == 0;
+  if (use_gate) {
+    req.gate = run.root / "gate";
+    req.context = &join;
+    req.before_exec = [](void* ctx, pid_t child_pid) {
+      auto* j = static_cast<join_context*>(ctx);
+      (void)j->cgroups->add(child_pid, *j->warnings);
+    };
+  }
   io.starting(io.self);
   auto child = spawn(req);
   if (!child) return fail(child.error());
   child_guard guard{child->pid, &cgroups};
   const pid_t pid = child->pid;
-  (void)cgroups.add(pid, warnings);  // when the unified cgroup refuses it, the process group remains
+  if (!use_gate) (void)cgroups.add(pid, warnings);  // joins after exec: see "Killing the whole tree"
   print_warnings();
 
   unique_fd pidfd(open_pidfd(pid));
@@ -460,14 +487,13 @@ inline result<run_result> run_local(const local_process_options& options, artifa
   clock::time_point deadline{};
   std::vector<proc_entry> tree;  // descendants seen at stop time (no-cgroup mode)
   auto signal_tree = [&](int sig) {
-    (void)::kill(-pid, sig);
-    if (cgroups.tracking()) {
-      cgroups.signal_all(sig);
-      return;
+    if (!cgroups.tracking()) {  // look before signalling: a dying parent hands its children to init
+      auto now_tree = descendants(pid);
+      tree.insert(tree.end(), now_tree.begin(), now_tree.end());
     }
-    auto now_tree = descendants(pid);
-    tree.insert(tree.end(), now_tree.begin(), now_tree.end());
-    signal_entries(tree, sig);
+    (void)::kill(-pid, sig);
+    if (cgroups.tracking()) cgroups.signal_all(sig);
+    else signal_entries(tree, sig);
   };
 
   for (;;) {
@@ -478,7 +504,7 @@ inline result<run_result> run_local(const local_process_options& options, artifa
     if (err_open) { err_i = static_cast<int>(n); fds[n++] = {child->err.get(), POLLIN, 0}; }
     if (wake.valid()) fds[n++] = {wake.get(), POLLIN, 0};
     if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
-    int timeout = pidfd.valid() ? -1 : 20;
+    int timeout = pidfd.valid() && wake.valid() ? -1 : 20;  // without them, look every 20 ms
     if (term_sent && !kill_sent) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count() + 1;
       const int ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));

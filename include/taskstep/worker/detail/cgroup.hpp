@@ -5,7 +5,8 @@
 //   included (`cgroup.kill`, or a kill loop over `cgroup.procs` on kernels before 5.14);
 // - cgroup v1 `memory` and `cpu` cgroups for the limits (`memory.limit_in_bytes`, `cpu.shares`).
 // Each is created under the caller's own cgroup (as runc does) and only when writable (root);
-// otherwise the run goes without and the caller reports a warning.
+// otherwise the run goes without and the caller reports a warning. Names are
+// `taskstep-<pid>-run-XXXXXX`; empty ones left by dead processes are swept by the next run.
 
 #include <signal.h>
 #include <sys/types.h>
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -83,6 +85,7 @@ class run_cgroups {
       if (fs::exists(root / "unified" / "cgroup.procs", ec)) unified = root / "unified";
       else if (fs::exists(root / "cgroup.controllers", ec)) unified = root;
       if (auto own = own_cgroup(""); own && !unified.empty()) {
+        sweep(unified / fs::path(*own).relative_path());
         const auto dir = unified / fs::path(*own).relative_path() / name;
         if (fs::create_directory(dir, ec)) unified_ = dir;
       }
@@ -128,6 +131,7 @@ class run_cgroups {
   }
 
   [[nodiscard]] bool tracking() const noexcept { return !unified_.empty(); }
+  [[nodiscard]] bool active() const noexcept { return !unified_.empty() || !memory_.empty() || !cpu_.empty(); }
   [[nodiscard]] const std::filesystem::path& unified() const noexcept { return unified_; }
 
   // Every process in the run's cgroup (the unified one, else the memory one).
@@ -187,8 +191,21 @@ class run_cgroups {
     std::error_code ec;
     const auto mount = root / controller;
     if (!own || !fs::exists(mount / "cgroup.procs", ec)) return {};
+    sweep(mount / fs::path(*own).relative_path());
     const auto dir = mount / fs::path(*own).relative_path() / name;
     return fs::create_directory(dir, ec) ? dir : fs::path{};
+  }
+
+  // Removes `taskstep-<pid>-*` cgroups left by processes that are gone. A cgroup cannot be removed
+  // while a zombie of it waits for a slow reaper (init), so a run can leave one behind.
+  static void sweep(const std::filesystem::path& parent) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+      const std::string leaf = entry.path().filename().string();
+      if (leaf.rfind("taskstep-", 0) != 0) continue;
+      const long pid = std::strtol(leaf.c_str() + 9, nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) (void)::rmdir(entry.path().c_str());
+    }
   }
 
   static void remove_dir(std::filesystem::path& dir) {

@@ -1,7 +1,8 @@
 #pragma once
 // Host process helpers for the local worker (plain inline functions): finding the program on the
-// task's PATH, posix_spawn in a new process group with stdout/stderr pipes, listing a process's
-// descendants (for hosts without cgroups), and turning a wait status into Concourse's exit status.
+// task's PATH, posix_spawn in a new process group with stdout/stderr pipes (optionally gated so the
+// child joins its cgroups before it execs), listing a process's descendants (for hosts without
+// cgroups), and turning a wait status into Concourse's exit status.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -21,8 +25,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -74,7 +80,49 @@ struct spawn_request {
   std::vector<std::string> argv;   // argv[0] included
   std::vector<std::string> env;    // exactly the environment
   std::filesystem::path cwd;
+  // Optional gate: when set, the child blocks (opening the FIFO `gate`) before it execs, until
+  // `before_exec(context, pid)` has run on a helper thread, e.g. to move it into cgroups.
+  std::filesystem::path gate;
+  void (*before_exec)(void*, pid_t) = nullptr;
+  void* context = nullptr;
 };
+
+// The children of thread `tid` of this process (/proc/<pid>/task/<tid>/children), or nullopt when
+// the kernel lacks CONFIG_PROC_CHILDREN.
+inline std::optional<std::vector<pid_t>> thread_children(pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(::getpid()) + "/task/" + std::to_string(tid) + "/children");
+  if (!in) return std::nullopt;
+  std::vector<pid_t> out;
+  long pid = 0;
+  while (in >> pid) out.push_back(static_cast<pid_t>(pid));
+  return out;
+}
+
+// Runs on a helper thread while the spawning thread is inside posix_spawn: finds the new child of
+// thread `tid` (not in `before`), calls `req.before_exec` for it, then opens the gate for writing,
+// which lets the child's blocking open (and so its exec) proceed. Gives up when `abandon` is set.
+inline void open_gate(const spawn_request& req, pid_t tid, const std::vector<pid_t>& before,
+                      const std::atomic<bool>& abandon) {
+  pid_t child = -1;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (child < 0 && !abandon.load() && std::chrono::steady_clock::now() < give_up) {
+    if (auto now = thread_children(tid)) {
+      for (pid_t p : *now)
+        if (std::find(before.begin(), before.end(), p) == before.end()) child = p;
+    }
+    if (child < 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  if (child >= 0) req.before_exec(req.context, child);  // never found: open the gate anyway
+  while (!abandon.load()) {
+    const int fd = ::open(req.gate.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    if (errno != ENXIO && errno != EINTR) return;  // ENXIO: the child has not opened it yet
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
 
 // A spawned process: its pid (also its process group id) and our ends of its stdout/stderr pipes.
 struct spawned_process {
@@ -96,6 +144,11 @@ inline result<spawned_process> spawn(const spawn_request& req) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addchdir_np(&actions, req.cwd.c_str());
+  const bool gated = req.before_exec != nullptr && !req.gate.empty();
+  if (gated) {  // blocks in the child until open_gate opens the FIFO for writing
+    posix_spawn_file_actions_addopen(&actions, 0, req.gate.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addclose(&actions, 0);
+  }
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
@@ -121,7 +174,18 @@ inline result<spawned_process> spawn(const spawn_request& req) {
   envp.push_back(nullptr);
 
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, req.program.c_str(), &actions, &attr, argv.data(), envp.data());
+  int rc = 0;
+  if (gated) {
+    const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    const auto before = thread_children(tid).value_or(std::vector<pid_t>{});
+    std::atomic<bool> abandon{false};
+    std::thread helper([&] { open_gate(req, tid, before, abandon); });
+    rc = ::posix_spawn(&pid, req.program.c_str(), &actions, &attr, argv.data(), envp.data());
+    abandon = true;  // the child has exec'd or failed: the helper is done or must stop looking
+    helper.join();
+  } else {
+    rc = ::posix_spawn(&pid, req.program.c_str(), &actions, &attr, argv.data(), envp.data());
+  }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {

@@ -1,0 +1,163 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cli/run_command.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct workspace {
+  fs::path dir = test_dir();
+  std::string task(const std::string& text) {
+    write_file(dir / "task.yml", text);
+    return (dir / "task.yml").string();
+  }
+  std::string input(const std::string& name, const std::string& file, const std::string& content) {
+    write_file(dir / name / file, content);
+    return name + "=" + (dir / name).string();
+  }
+  ~workspace() { fs::remove_all(dir); }
+};
+
+}  // namespace
+
+TEST_CASE("execute runs the task on this host and exits with its status", "[cli][execute]") {
+  workspace w;
+  auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: sh, args: [-c, 'echo out; echo err >&2; exit 7']}\n")});
+  CHECK(r.exit_code == 7);
+  CHECK(r.out == "initializing\nselected worker: local\nrunning sh -c echo out; echo err >&2; exit 7\nout\nfailed\n");
+  CHECK(r.err == "err\n");
+}
+
+TEST_CASE("execute stages inputs copy-on-write, with mapping, and copies outputs out", "[cli][execute]") {
+  workspace w;
+  const auto src = w.input("code", "a.txt", "original\n");
+  const auto out_dir = w.dir / "downloaded";
+  auto r = run_taskstep({"execute", "-c",
+                         w.task("platform: linux\ninputs: [{name: src}]\noutputs: [{name: out}]\n"
+                                "run: {path: sh, args: [-ec, 'cat src/a.txt; echo changed > src/a.txt; cp src/a.txt out/']}\n"),
+                         "-i", "src=" + (w.dir / "code").string(), "-o", "out=" + out_dir.string()});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("original\n") != std::string::npos);
+  CHECK(slurp(w.dir / "code" / "a.txt") == "original\n");  // the input was never changed
+  CHECK(slurp(out_dir / "a.txt") == "changed\n");
+  (void)src;
+}
+
+TEST_CASE("execute reports fly's input errors and missing inputs as errored (exit 2)", "[cli][execute]") {
+  workspace w;
+  const auto task = w.task("platform: linux\ninputs: [{name: src}, {name: opt, optional: true}]\nrun: {path: true}\n");
+  auto r = run_taskstep({"execute", "-c", task});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "missing required input `src`\n");
+  r = run_taskstep({"execute", "-c", task, "-i", "nope=" + w.dir.string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "unknown input `nope`\n");
+  r = run_taskstep({"execute", "-c", task, "-i", "src=/does/not/exist"});
+  CHECK(r.err == "path '/does/not/exist' does not exist\n");
+  r = run_taskstep({"execute", "-c", task, "-i", "src"});
+  CHECK(r.err == "invalid input pair 'src' (must be name=path)\n");
+}
+
+TEST_CASE("execute: args after -- are appended, params render into env, run.dir is honoured", "[cli][execute]") {
+  workspace w;
+  auto r = run_taskstep({"execute", "-c",
+                         w.task("platform: linux\nparams: {FLAG: yes, NUM: 1e3, L: [1, a]}\n"
+                                "run: {path: sh, dir: sub/dir, args: [-c, 'echo \"$FLAG $NUM $L $(basename $PWD) $0 $1\"']}\n"),
+                         "--", "first", "second"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("true 1000 [1,\"a\"] dir first second\n") != std::string::npos);
+}
+
+TEST_CASE("execute: a secret is interpolated but never shown", "[cli][execute]") {
+  workspace w;
+  auto r = run_taskstep({"execute", "--json", "-c",
+                         w.task("platform: linux\nparams: {TOKEN: ((token))}\nrun: {path: sh, args: [-c, 'echo token=$TOKEN; echo $TOKEN >&2', ((token))]}\n"),
+                         "--secret", "token=s3cr3t-value"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("s3cr3t-value") == std::string::npos);
+  CHECK(r.out.find("token=((redacted))") != std::string::npos);
+  CHECK(r.out.find(R"("event":"finish","exit_status":0)") != std::string::npos);
+}
+
+TEST_CASE("execute: environment variables override params of the same name", "[cli][execute]") {
+  workspace w;
+  setenv("TASKSTEP_TEST_PARAM", "from-env", 1);
+  auto r = run_taskstep({"execute", "-c",
+                         w.task("platform: linux\nparams: {TASKSTEP_TEST_PARAM: from-file}\nrun: {path: sh, args: [-c, 'echo $TASKSTEP_TEST_PARAM']}\n")});
+  unsetenv("TASKSTEP_TEST_PARAM");
+  CHECK(r.out.find("from-env\n") != std::string::npos);
+}
+
+TEST_CASE("execute: caches persist across runs of a job, not for one-off runs", "[cli][execute][caches]") {
+  workspace w;
+  const auto task = w.task("platform: linux\ncaches: [{path: c}]\nrun: {path: sh, args: [-ec, 'ls c; touch c/marker']}\n");
+  const auto cache_dir = (w.dir / "cache").string();
+  auto one_off = run_taskstep({"execute", "-c", task, "--cache-dir", cache_dir});
+  auto one_off2 = run_taskstep({"execute", "-c", task, "--cache-dir", cache_dir});
+  CHECK(one_off2.out.find("\nmarker\n") == std::string::npos);
+  auto first = run_taskstep({"execute", "-c", task, "--job", "build", "--cache-dir", cache_dir});
+  CHECK(first.out.find("\nmarker\n") == std::string::npos);
+  auto second = run_taskstep({"execute", "-c", task, "--job", "build", "--cache-dir", cache_dir});
+  CHECK(second.exit_code == 0);
+  CHECK(second.out.find("\nmarker\n") != std::string::npos);
+  (void)one_off;
+}
+
+TEST_CASE("execute: --timeout stops the task, keeps outputs and fails the build", "[cli][execute][cancel]") {
+  workspace w;
+  const auto out_dir = w.dir / "o";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run_taskstep({"execute", "-c",
+                         w.task("platform: linux\noutputs: [{name: out}]\nrun: {path: sh, args: [-c, 'echo partial > out/p; sleep 30']}\n"),
+                         "--timeout", "500ms", "--grace", "1s", "-o", "out=" + out_dir.string()});
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("timeout exceeded") != std::string::npos);
+  CHECK(slurp(out_dir / "p") == "partial\n");
+}
+
+TEST_CASE("execute: an unknown worker type or bad flags are usage errors", "[cli][execute]") {
+  workspace w;
+  const auto task = w.task("platform: linux\nrun: {path: true}\n");
+  CHECK(run_taskstep({"execute", "-c", task, "--worker", "mainframe"}).exit_code == 2);
+  CHECK(run_taskstep({"execute"}).exit_code == 2);
+  CHECK(run_taskstep({"execute", "-c", task, "--timeout", "soon"}).exit_code == 2);
+}
+
+TEST_CASE("execute: the first Ctrl-C aborts gracefully, keeps outputs and leaves no process", "[cli][execute][cancel]") {
+  workspace w;
+  const auto out_dir = w.dir / "o";
+  const auto pid_file = w.dir / "task.pid";
+  const auto task = w.task(
+      "platform: linux\noutputs: [{name: out}]\n"
+      "run: {path: sh, args: [-c, 'echo $$ > " + pid_file.string() +
+      "; trap \"echo trapped > out/t; exit 9\" TERM; echo ready; while true; do sleep 0.05; done']}\n");
+  const auto out_path = w.dir / "stdout";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> args{TASKSTEP_BINARY, "execute", "-c", task, "-o", "out=" + out_dir.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  for (int i = 0; i < 200 && slurp(out_path).find("ready") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(slurp(out_path).find("ready") != std::string::npos);
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);
+  CHECK(slurp(out_dir / "t") == "trapped\n");
+  const pid_t task_pid = std::stoi(slurp(pid_file));
+  CHECK(kill(task_pid, 0) == -1);  // the task's shell is gone
+}
