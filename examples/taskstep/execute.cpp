@@ -120,6 +120,7 @@ class cli_delegate {
     FILE* f = std::string_view(stream) == "stdout" ? stdout : stderr;
     std::fwrite(s.data(), 1, s.size(), f);
     std::fflush(f);
+    if (!s.empty()) mid_line_ = s.back() != '\n';
   }
   // What Concourse's initialize-task / start-task events carry (no params: they may hold secrets).
   static nlohmann::ordered_json shadow_config(const task_config& c) {
@@ -137,6 +138,8 @@ class cli_delegate {
     std::fflush(stdout);
   }
   void line(const std::string& s) {
+    if (mid_line_) std::fputc('\n', stdout);  // task output without a final newline
+    mid_line_ = false;
     std::fwrite((s + "\n").data(), 1, s.size() + 1, stdout);
     std::fflush(stdout);
   }
@@ -146,6 +149,7 @@ class cli_delegate {
   }
   bool json_;
   bool tty_;
+  bool mid_line_ = false;
 };
 
 fs::path default_cache_dir() {

@@ -161,3 +161,49 @@ TEST_CASE("execute: the first Ctrl-C aborts gracefully, keeps outputs and leaves
   const pid_t task_pid = std::stoi(slurp(pid_file));
   CHECK(kill(task_pid, 0) == -1);  // the task's shell is gone
 }
+
+TEST_CASE("execute: a killed run of a job leaves the previous cache untouched", "[cli][execute][caches]") {
+  workspace w;
+  const auto cache_dir = (w.dir / "cache").string();
+  const auto good = w.task("platform: linux\ncaches: [{path: c}]\nrun: {path: sh, args: [-ec, 'cat c/v 2>/dev/null || true; echo good > c/v']}\n");
+  REQUIRE(run_taskstep({"execute", "-c", good, "--job", "j", "--cache-dir", cache_dir}).exit_code == 0);
+  const auto killed = w.task("platform: linux\ncaches: [{path: c}]\nrun: {path: sh, args: [-c, 'echo bad > c/v; sleep 30']}\n");
+  CHECK(run_taskstep({"execute", "-c", killed, "--job", "j", "--cache-dir", cache_dir, "--timeout", "300ms", "--grace", "1s"}).exit_code == 1);
+  auto after = run_taskstep({"execute", "-c", good, "--job", "j", "--cache-dir", cache_dir});
+  CHECK(after.out.find("\ngood\n") != std::string::npos);
+}
+
+TEST_CASE("execute: a git working tree is staged as tracked plus untracked-but-not-ignored files", "[cli][execute][inputs]") {
+  workspace w;
+  const auto repo = w.dir / "repo";
+  write_file(repo / "tracked.txt", "t");
+  write_file(repo / ".gitignore", "ignored.txt\n");
+  write_file(repo / "ignored.txt", "i");
+  REQUIRE(std::system(("git -C " + repo.string() + " init -q && git -C " + repo.string() + " add tracked.txt .gitignore").c_str()) == 0);
+  write_file(repo / "untracked.txt", "u");
+  const auto task = w.task("platform: linux\ninputs: [{name: repo}]\nrun: {path: sh, args: [-c, 'ls -a repo | grep txt | tr \"\\n\" \" \"']}\n");
+  auto r = run_taskstep({"execute", "-c", task, "-i", "repo=" + repo.string()});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("tracked.txt untracked.txt \n") != std::string::npos);
+  r = run_taskstep({"execute", "-c", task, "-i", "repo=" + repo.string(), "--include-ignored"});
+  CHECK(r.out.find("ignored.txt tracked.txt untracked.txt \n") != std::string::npos);
+}
+
+TEST_CASE("execute: tags the local worker lacks give no workers satisfying", "[cli][execute]") {
+  workspace w;
+  auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: true}\n"), "--tag", "gpu"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "no workers satisfying: platform 'linux', tag 'gpu'\n");
+}
+
+TEST_CASE("execute: an image artifact is accepted and the local worker warns that it ignores it", "[cli][execute][image]") {
+  workspace w;
+  write_file(w.dir / "img" / "metadata.json", R"({"env": ["FROM_IMAGE=yes"], "user": "root"})");
+  std::filesystem::create_directories(w.dir / "img" / "rootfs");
+  auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: sh, args: [-c, 'echo $FROM_IMAGE']}\n"),
+                         "--image", (w.dir / "img").string()});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("[WARNING]") != std::string::npos);
+  CHECK(r.err.find("image is ignored") != std::string::npos);
+  CHECK(r.out.find("\nyes\n") != std::string::npos);  // image metadata env reaches the process
+}

@@ -33,11 +33,20 @@ inline void write_file(const std::filesystem::path& p, const std::string& text) 
   std::ofstream(p, std::ios::binary) << text;
 }
 
-//! A fresh, empty directory under the system temp dir, for one test.
+//! A fresh, empty directory under the system temp dir, removed when the test program exits.
 inline std::filesystem::path test_dir() {
+  struct registry {
+    std::vector<std::filesystem::path> dirs;
+    ~registry() {
+      std::error_code ec;
+      for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+    }
+  };
+  static registry created;
   static std::mt19937_64 rng{std::random_device{}()};
   auto dir = std::filesystem::temp_directory_path() / ("taskstep-test-" + std::to_string(rng()));
   std::filesystem::create_directories(dir);
+  created.dirs.push_back(dir);
   return dir;
 }
 
