@@ -13,9 +13,11 @@ namespace {
 
 struct workspace {
   fs::path dir = test_dir();
+  int tasks = 0;
   std::string task(const std::string& text) {
-    write_file(dir / "task.yml", text);
-    return (dir / "task.yml").string();
+    const auto path = dir / ("task" + std::to_string(tasks++) + ".yml");
+    write_file(path, text);
+    return path.string();
   }
   std::string input(const std::string& name, const std::string& file, const std::string& content) {
     write_file(dir / name / file, content);
