@@ -1,6 +1,7 @@
 #pragma once
 // Pieces shared by the `taskstep` subcommands: file reading, exit codes and the fly-style var flags.
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -17,6 +18,11 @@ constexpr int exit_invalid = 1;
 constexpr int exit_usage = 2;
 
 inline bool read_file(const std::string& path, std::string& out, std::string& err) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    err = "read " + path + ": is a directory";
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     err = "open " + path + ": no such file or directory";

@@ -31,9 +31,11 @@ class interpolate_source {
     vars::evaluate_options opts;
     opts.expect_all_keys = expect_all_keys_;
     opts.allow_empty_old_style = true;
-    auto tree = vars::evaluate(yaml::to_yaml_tree(*config), vars_, opts);
+    auto input = yaml::to_interpolation_tree(*config);
+    if (!input) return fail(input.error());
+    auto tree = vars::evaluate(std::move(*input), vars_, opts);
     if (!tree) return fail(tree.error().prefixed("failed to interpolate task config: "));
-    auto decoded = yaml::decode_task_config(std::move(*tree));
+    auto decoded = yaml::decode_task_config(yaml::after_interpolation(std::move(*tree)));
     if (!decoded) return fail(decoded.error().prefixed("failed to create task config from bytes: "));
     if (auto ok = validate(*decoded); !ok) return fail(ok.error().prefixed("failed to create task config from bytes: "));
     return decoded;

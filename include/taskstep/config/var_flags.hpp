@@ -50,6 +50,7 @@ inline result<vars::static_vars> load_vars_file(std::string_view text) {
     return fail(errc::usage, "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal " +
                                  std::string(yaml::detail::json_kind(*tree)) +
                                  " into Go value of type vars.StaticVariables");
+  yaml::detail::sanitize_utf8(*tree);
   const value go = yaml::detail::to_go_interface(*tree);
   for (const auto& e : go.as_mapping()) out.set(e.key.as_string(), e.val);
   return out;

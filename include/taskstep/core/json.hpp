@@ -85,8 +85,10 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-//! Go's `%#v` of a go-yaml value, used in a few error messages.
-inline std::string go_sharp_v(const value& v) {
+//! Go's `%#v` of a go-yaml value, used in a few error messages. Inside containers a nil is
+//! `interface {}(nil)`.
+inline std::string go_sharp_v(const value& v, bool in_container = false) {
+  if (in_container && v.is_null()) return "interface {}(nil)";
   switch (v.type()) {
     case value::kind::null: return "<nil>";
     case value::kind::boolean: return std::get<bool>(v.data) ? "true" : "false";
@@ -109,17 +111,46 @@ inline std::string go_sharp_v(const value& v) {
       for (const auto& e : v.as_sequence()) {
         if (!first) out += ", ";
         first = false;
-        out += go_sharp_v(e);
+        out += go_sharp_v(e, true);
       }
       return out + "}";
     }
     case value::kind::mapping: {
+      // fmt prints maps sorted by key: nil first, then by type (bool, float64, int, string, uint64 — the
+      // order Go's linker happens to give the type descriptors), then by value.
+      std::vector<const map_entry*> entries;
+      for (const auto& e : v.as_mapping()) entries.push_back(&e);
+      auto rank = [](const value& k) {
+        switch (k.type()) {
+          case value::kind::null: return 0;
+          case value::kind::boolean: return 1;
+          case value::kind::floating: return 2;
+          case value::kind::integer: return 3;
+          case value::kind::string: return 4;
+          case value::kind::unsigned_integer: return 5;
+          default: return 6;
+        }
+      };
+      std::stable_sort(entries.begin(), entries.end(), [&](const map_entry* a, const map_entry* b) {
+        const int ra = rank(a->key), rb = rank(b->key);
+        if (ra != rb) return ra < rb;
+        switch (a->key.type()) {
+          case value::kind::boolean: return !std::get<bool>(a->key.data) && std::get<bool>(b->key.data);
+          case value::kind::floating: return std::get<double>(a->key.data) < std::get<double>(b->key.data);
+          case value::kind::integer: return std::get<std::int64_t>(a->key.data) < std::get<std::int64_t>(b->key.data);
+          case value::kind::unsigned_integer:
+            return std::get<std::uint64_t>(a->key.data) < std::get<std::uint64_t>(b->key.data);
+          case value::kind::string: return a->key.as_string() < b->key.as_string();
+          default: return false;
+        }
+      });
       std::string out = std::string(go_type_name(v)) + "{";
       bool first = true;
-      for (const auto& e : v.as_mapping()) {
+      for (const auto* ep : entries) {
+        const auto& e = *ep;
         if (!first) out += ", ";
         first = false;
-        out += go_sharp_v(e.key) + ":" + go_sharp_v(e.val);
+        out += go_sharp_v(e.key, true) + ":" + go_sharp_v(e.val, true);
       }
       return out + "}";
     }

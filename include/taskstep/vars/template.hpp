@@ -72,14 +72,20 @@ class evaluator {
  private:
   result<value> walk(value node) {
     if (node.is_mapping()) {
+      // Concourse edits the map in place: an entry whose key was interpolated replaces a literal entry
+      // of the same name whatever their order, so changed keys are set last.
       value out(mapping{}, node.origin);
+      std::vector<map_entry> moved;
       for (auto& e : node.as_mapping()) {
+        const value original_key = e.key;
         auto v = walk(std::move(e.val));
         if (!v) return v;
         auto k = walk(std::move(e.key));
         if (!k) return k;
-        out.set(std::move(*k), std::move(*v));
+        if (*k == original_key) out.set(std::move(*k), std::move(*v));
+        else moved.push_back(map_entry{std::move(*k), std::move(*v)});
       }
+      for (auto& e : moved) out.set(std::move(e.key), std::move(e.val));
       return out;
     }
     if (node.is_sequence()) {
@@ -182,6 +188,15 @@ void for_each_old_style(std::string_view s, F&& f) {
   }
 }
 
+inline bool holds_yaml_map(const value& v) {
+  if (v.is_mapping())
+    return v.origin == value::map_kind::yaml ||
+           std::any_of(v.as_mapping().begin(), v.as_mapping().end(), [](const map_entry& e) { return holds_yaml_map(e.val); });
+  if (v.is_sequence())
+    return std::any_of(v.as_sequence().begin(), v.as_sequence().end(), [](const value& e) { return holds_yaml_map(e); });
+  return false;
+}
+
 inline bool has_old_style(const value& v) {
   if (v.is_string()) {
     bool found = false;
@@ -208,8 +223,9 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
       for (const static_vars* src : statics) {  // the first static source that has it wins
         auto it = src->values().find(name);
         if (it != src->values().end()) {
-          auto json = to_json(it->second);
-          out += json ? *json : "null";
+          // json.Marshal fails on go-yaml maps and NaN/Inf; Concourse then inserts nothing.
+          auto json = holds_yaml_map(it->second) ? result<std::string>(fail(errc::decode, "")) : to_json(it->second);
+          if (json) out += *json;
           return;
         }
       }

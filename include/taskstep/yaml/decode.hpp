@@ -12,6 +12,7 @@
 //! Encoding is `json.Marshal(config)`: Go field order, omitempty where the Go struct has it.
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -346,7 +347,8 @@ void decode(const value& v, T& out, decode_state& st) {
     if (v.is_null()) {
       out.clear();
     } else if (v.is_sequence()) {
-      out.assign(v.as_sequence().size(), typename T::value_type{});
+      // encoding/json decodes into the existing elements (a case-folded duplicate key merges).
+      out.resize(v.as_sequence().size());
       for (std::size_t i = 0; i < out.size(); ++i) {
         decode(v.as_sequence()[i], out[i], st);
         if (st.fatal) return;
@@ -367,9 +369,18 @@ void decode(const value& v, T& out, decode_state& st) {
       st.mismatch<T>(v);
     }
   } else if constexpr (is_json_object<T>::value) {
-    if (v.is_null()) out.data = value();
-    else if (v.is_mapping()) out.data = to_go_interface(v);
-    else st.mismatch<T>(v);
+    if (v.is_null()) {
+      out.data = value();
+    } else if (v.is_mapping()) {
+      value decoded = to_go_interface(v);
+      if (!out.data.is_mapping()) {
+        out.data = std::move(decoded);
+      } else {  // decoding into an existing map adds to it, as encoding/json does
+        for (auto& e : decoded.as_mapping()) out.data.set(std::move(e.key), std::move(e.val));
+      }
+    } else {
+      st.mismatch<T>(v);
+    }
   } else {
     static_assert(reflected<T>, "taskstep: every task config field type needs a decoding rule");
     if (v.is_mapping()) decode_struct(v, out, st);
@@ -430,7 +441,134 @@ inline value as_yaml_tree(value v) {
   return v;
 }
 
+// go-yaml's reader rejects these code points in its input ("control characters are not allowed").
+inline bool yaml_printable(long cp) {
+  return cp == 0x09 || cp == 0x0A || cp == 0x0D || (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 ||
+         (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+// A string written by Go's JSON encoder and read back by go-yaml as a double-quoted scalar:
+// invalid UTF-8 bytes became U+FFFD; characters the encoder leaves raw but go-yaml refuses (DEL,
+// C1 controls except NEL, U+FFFE/U+FFFF) are an error; a raw NEL (U+0085) is a line break there, so
+// it folds (one break → a space, n breaks → n-1 newlines, white space around breaks dropped).
+inline bool reread_json_string(std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t next = i;
+    const long cp = taskstep::detail::decode_utf8(s, next);
+    if (cp < 0) {
+      out += "\xEF\xBF\xBD";
+    } else if (cp == 0x85) {
+      while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+      int breaks = 0;
+      while (i < s.size()) {
+        std::size_t j = i;
+        const long c = taskstep::detail::decode_utf8(s, j);
+        if (c == 0x85) ++breaks;
+        else if (c != ' ' && c != '\t') break;
+        i = j;
+      }
+      if (breaks == 1) out += ' ';
+      else out.append(static_cast<std::size_t>(breaks - 1), '\n');
+      continue;
+    } else if (cp >= 0x7F && !yaml_printable(cp)) {
+      return false;
+    } else {
+      out.append(s, i, next - i);
+    }
+    i = next;
+  }
+  s = std::move(out);
+  return true;
+}
+
+// Strings as encoding/json hands them back: invalid UTF-8 bytes became U+FFFD on the way through JSON.
+inline void sanitize_utf8(value& v) {
+  if (v.is_string()) {
+    std::string& s = v.as_string();
+    std::size_t i = 0;
+    bool clean = true;
+    while (i < s.size() && clean) clean = taskstep::detail::decode_utf8(s, i) >= 0;
+    if (clean) return;
+    std::string out;
+    i = 0;
+    while (i < s.size()) {
+      const std::size_t start = i;
+      if (taskstep::detail::decode_utf8(s, i) < 0) out += "\xEF\xBF\xBD";
+      else out.append(s, start, i - start);
+    }
+    s = std::move(out);
+  } else if (v.is_sequence()) {
+    for (auto& e : v.as_sequence()) sanitize_utf8(e);
+  } else if (v.is_mapping()) {
+    for (auto& e : v.as_mapping()) {
+      sanitize_utf8(e.key);
+      sanitize_utf8(e.val);
+    }
+  }
+}
+
+// A float as go-yaml reads back the text Go wrote for it (JSON or YAML): integral values come back as
+// integers, so -0 becomes 0.
+inline value reread_float(const value& v, bool from_json) {
+  const double d = std::get<double>(v.data);
+  if (!std::isfinite(d)) return v;
+  const std::string text = from_json ? taskstep::detail::format_json_float(d) : taskstep::detail::format_g(d);
+  return resolve_plain(text);
+}
+
+inline result<void> json_to_yaml_roundtrip(value& v) {
+  if (v.is_string()) {
+    if (!reread_json_string(v.as_string()))
+      return fail(errc::decode, "yaml: control characters are not allowed");
+  } else if (v.type() == value::kind::floating) {
+    v = reread_float(v, true);
+  } else if (v.is_sequence()) {
+    for (auto& e : v.as_sequence())
+      if (auto r = json_to_yaml_roundtrip(e); !r) return r;
+  } else if (v.is_mapping()) {
+    for (auto& e : v.as_mapping()) {
+      if (auto r = json_to_yaml_roundtrip(e.key); !r) return r;
+      if (auto r = json_to_yaml_roundtrip(e.val); !r) return r;
+    }
+  }
+  return {};
+}
+
+inline void yaml_marshal_roundtrip(value& v) {
+  if (v.type() == value::kind::floating) {
+    v = reread_float(v, false);
+  } else if (v.is_sequence()) {
+    for (auto& e : v.as_sequence()) yaml_marshal_roundtrip(e);
+  } else if (v.is_mapping()) {
+    for (auto& e : v.as_mapping()) {
+      yaml_marshal_roundtrip(e.key);
+      yaml_marshal_roundtrip(e.val);
+    }
+  }
+}
+
 }  // namespace detail
+
+//! The config as Concourse's interpolation sees it: `yaml.Marshal(config)` (JSON, then JSON → YAML)
+//! read back by go-yaml. Strings with characters go-yaml refuses fail as Concourse fails
+//! (`failed to marshal task config: error converting JSON to YAML: yaml: control characters are not
+//! allowed`), a raw U+0085 folds to a space, integral floats come back as integers.
+inline result<value> to_interpolation_tree(const task_config& c) {
+  value tree = detail::as_yaml_tree(detail::encode(c));
+  if (auto r = detail::json_to_yaml_roundtrip(tree); !r)
+    return fail(r.error().prefixed("failed to marshal task config: error converting JSON to YAML: "));
+  return tree;
+}
+
+//! An interpolated tree as `NewTaskConfig(yaml.Marshal(tree))` reads it back: floats are re-read from
+//! go-yaml's text (an integral float becomes an integer).
+inline value after_interpolation(value tree) {
+  detail::yaml_marshal_roundtrip(tree);
+  return tree;
+}
 
 //! Decodes a go-yaml tree into a task config (no validation), with Concourse's error texts:
 //! `error converting YAML to JSON: ...` or `error unmarshaling JSON: while decoding JSON: ...`.
@@ -439,6 +577,7 @@ inline result<task_config> decode_task_config(value tree) {
     return fail(r.error().prefixed("error converting YAML to JSON: "));
   if (auto json = to_json(tree); !json)
     return fail(json.error().prefixed("error converting YAML to JSON: "));
+  detail::sanitize_utf8(tree);
   task_config config;
   detail::decode_state st;
   detail::decode(tree, config, st);

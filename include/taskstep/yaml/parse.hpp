@@ -30,6 +30,8 @@ struct node {
   std::string text;
   bool implicit = false;  // plain scalar without a tag
   int line = 0;           // 0-based, as libyaml's marks
+  std::size_t index = 0;  // byte offset of the node's start
+  bool flow = false;      // a flow collection (`[...]`, `{...}`)
   std::vector<node*> children;
   node* target = nullptr;  // for aliases
 };
@@ -113,22 +115,99 @@ inline value resolve_plain(std::string_view in) {
   return value(in);
 }
 
-inline value resolve_scalar(const node& n) {
+// go-yaml's parseTimestamp layouts: 2006-1-2, then optional [Tt ]15:4:5[.fraction][Z|±hh[:mm]].
+inline bool looks_like_timestamp(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&](std::size_t min, std::size_t max) {
+    std::size_t n = 0;
+    while (i < s.size() && n < max && s[i] >= '0' && s[i] <= '9') ++i, ++n;
+    return n >= min;
+  };
+  auto lit = [&](char c) { return i < s.size() && s[i] == c ? (++i, true) : false; };
+  if (!(digits(4, 4) && lit('-') && digits(1, 2) && lit('-') && digits(1, 2))) return false;
+  if (i == s.size()) return true;
+  if (!(lit('T') || lit('t') || lit(' '))) return false;
+  if (!(digits(1, 2) && lit(':') && digits(1, 2) && lit(':') && digits(1, 2))) return false;
+  if (lit('.') && !digits(1, 9)) return false;
+  if (i == s.size() || lit('Z')) return i == s.size();
+  if (!(lit('+') || lit('-'))) return false;
+  if (!digits(1, 2)) return false;
+  if (lit(':') && !digits(2, 2)) return false;
+  return i == s.size();
+}
+
+// The tag go-yaml gives a resolved value (for `cannot decode !!x ... as a !!y`).
+inline std::string_view resolved_tag(const value& v) {
+  switch (v.type()) {
+    case value::kind::null: return "!!null";
+    case value::kind::boolean: return "!!bool";
+    case value::kind::integer:
+    case value::kind::unsigned_integer: return "!!int";
+    case value::kind::floating: return "!!float";
+    default: return v.is_string() && looks_like_timestamp(v.as_string()) ? "!!timestamp" : "!!str";
+  }
+}
+
+// Go's base64.StdEncoding.DecodeString, which skips \r and \n.
+inline bool decode_base64(std::string_view in, std::string& out) {
+  std::string clean;
+  for (char c : in)
+    if (c != '\r' && c != '\n') clean += c;
+  if (clean.size() % 4 != 0) return false;
+  auto sextet = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  for (std::size_t i = 0; i < clean.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = clean[i + static_cast<std::size_t>(k)];
+      if (c == '=' && i + 4 == clean.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return false;
+      v[k] = sextet(c);
+      if (v[k] < 0) return false;
+    }
+    const unsigned n = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
+                       (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return true;
+}
+
+//! go-yaml's resolution of one scalar node, including explicit tags (`!!str`, `!!int`, `!!binary`…);
+//! a tag its text does not fit is `cannot decode !!str `abc` as a !!int`.
+inline result<value> resolve_scalar(const node& n) {
   if (n.tag.empty() || n.tag == "!") {
     if (!n.implicit) return value(n.text);
     return resolve_plain(n.text);
   }
   const std::string t = short_tag(n.tag);
-  if (t == "!!str" || t == "!!binary" || t == "!!timestamp") return value(n.text);
-  if (t == "!!null" || t == "!!bool" || t == "!!int" || t == "!!float" || t == "!!merge") {
+  if (t == "!!str") return value(n.text);
+  if (t == "!!binary") {
+    std::string bytes;
+    if (!decode_base64(n.text, bytes)) return fail(errc::yaml_syntax, "!!binary value contains invalid base64 data");
+    return value(std::move(bytes));
+  }
+  if (t == "!!null" || t == "!!bool" || t == "!!int" || t == "!!float" || t == "!!timestamp") {
     value v = resolve_plain(n.text);
+    const std::string_view rtag = resolved_tag(v);
+    if (rtag == t) return v;
     if (t == "!!float" && v.type() == value::kind::integer)
       return value(static_cast<double>(std::get<std::int64_t>(v.data)));
-    if (t == "!!float" && v.type() == value::kind::unsigned_integer)
-      return value(static_cast<double>(std::get<std::uint64_t>(v.data)));
-    return v;
+    return fail(errc::yaml_syntax, "cannot decode " + std::string(rtag) + " `" + n.text + "` as a " + t);
   }
-  return value(n.text);  // unknown tags decode as their text
+  return value(n.text);  // other tags decode as their text
 }
 
 class composer {
@@ -139,6 +218,7 @@ class composer {
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) return fail(errc::yaml_syntax, "yaml: out of memory");
     yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    text_view_ = text;
     parser_ = &parser;
     node* root = nullptr;
     bool ok = next() && expect(YAML_STREAM_START_EVENT);
@@ -171,6 +251,9 @@ class composer {
     }
     event_type_ = ev.type;
     line_ = static_cast<int>(ev.start_mark.line);
+    index_ = ev.start_mark.index;
+    flow_ = (ev.type == YAML_SEQUENCE_START_EVENT && ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) ||
+            (ev.type == YAML_MAPPING_START_EVENT && ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE);
     tag_.clear();
     anchor_.clear();
     text_.clear();
@@ -224,6 +307,8 @@ class composer {
     n->k = k;
     n->tag = tag_;
     n->line = line_;
+    n->index = index_;
+    n->flow = flow_;
     if (!anchor_.empty()) anchors_[anchor_] = n;
     return n;
   }
@@ -247,6 +332,15 @@ class composer {
       }
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
+        if (depth_ >= max_depth) {  // go-yaml's scanner stops at 10000 nested levels
+          error_ = "line " + std::to_string(line_ + 1) + ": exceeded max depth of " + std::to_string(max_depth);
+          return nullptr;
+        }
+        struct depth_guard {
+          int& d;
+          explicit depth_guard(int& x) : d(++x) {}
+          ~depth_guard() { --d; }
+        } guard(depth_);
         const bool is_map = event_type_ == YAML_MAPPING_START_EVENT;
         node* n = make(is_map ? node::kind::mapping : node::kind::sequence);
         const auto end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
@@ -255,12 +349,26 @@ class composer {
           if (event_type_ == end) break;
           node* child = parse_node();
           if (child == nullptr) return nullptr;
+          if (is_map && n->children.size() % 2 == 0 && !implicit_key_ok(*child)) {
+            error_ = (child->line != 0 ? "line " + std::to_string(child->line) + ": " : std::string()) +
+                     (n->flow ? "did not find expected ',' or '}'" : "did not find expected key");
+            return nullptr;
+          }
           n->children.push_back(child);
         }
         return n;
       }
       default: error_ = "unexpected event"; return nullptr;
     }
+  }
+
+  // go-yaml's older libyaml does not take an empty flow collection (`[]`, `{}`) as an implicit
+  // (`?`-less) key; libyaml 0.2.5 does. Reject it the way go-yaml's parser does.
+  bool implicit_key_ok(const node& key) const {
+    if (!key.flow || !key.children.empty()) return true;
+    std::size_t i = key.index;
+    while (i > 0 && (text_view_[i - 1] == ' ' || text_view_[i - 1] == '\t')) --i;
+    return i > 0 && text_view_[i - 1] == '?';
   }
 
   node* make_alias(node* target) {
@@ -283,7 +391,15 @@ class composer {
       return false;
     }
     switch (n.k) {
-      case node::kind::scalar: out = resolve_scalar(n); return true;
+      case node::kind::scalar: {
+        auto v = resolve_scalar(n);
+        if (!v) {
+          error_ = v.error().message();
+          return false;
+        }
+        out = std::move(*v);
+        return true;
+      }
       case node::kind::alias: {
         for (const node* a : active_aliases_)
           if (a == n.target) {
@@ -370,6 +486,9 @@ class composer {
   yaml_parser_t* parser_ = nullptr;
   yaml_event_type_t event_type_ = YAML_NO_EVENT;
   int line_ = 0;
+  std::size_t index_ = 0;
+  bool flow_ = false;
+  std::string_view text_view_;
   std::string tag_, anchor_, text_;
   bool implicit_ = false;
   std::string error_;
@@ -378,6 +497,8 @@ class composer {
   std::vector<const node*> active_aliases_;
   std::vector<std::string> terrors_;
   std::size_t decode_count_ = 0;
+  static constexpr int max_depth = 10000;
+  int depth_ = 0;
 };
 
 }  // namespace detail
