@@ -209,3 +209,22 @@ TEST_CASE("execute: an image artifact is accepted and the local worker warns tha
   CHECK(r.err.find("image is ignored") != std::string::npos);
   CHECK(r.out.find("\nyes\n") != std::string::npos);  // image metadata env reaches the process
 }
+
+TEST_CASE("execute: -m maps a task input to the artifact a -i provides", "[cli][execute][inputs]") {
+  workspace w;
+  write_file(w.dir / "lib" / "v.txt", "mapped\n");
+  const auto task = w.task("platform: linux\ninputs: [{name: dep}]\nrun: {path: cat, args: [dep/v.txt]}\n");
+  auto r = run_taskstep({"execute", "-c", task, "-i", "dep=" + (w.dir / "lib").string(), "-m", "dep=library"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("\nmapped\n") != std::string::npos);
+}
+
+TEST_CASE("execute: --secrets-file values are credentials: interpolated and redacted", "[cli][execute]") {
+  workspace w;
+  write_file(w.dir / "secrets.yml", "api_key: abc123xyz\n");
+  auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: echo, args: ['key ((api_key))']}\n"),
+                         "--secrets-file", (w.dir / "secrets.yml").string()});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("abc123xyz") == std::string::npos);
+  CHECK(r.out.find("key ((redacted))\n") != std::string::npos);
+}

@@ -5,6 +5,7 @@
 #include "taskstep/image/concourse_resolver.hpp"
 #include "taskstep/placement/placement.hpp"
 #include "taskstep/step/task_step.hpp"
+#include "taskstep/worker/pool.hpp"
 #include "taskstep/yaml/decode.hpp"
 
 using namespace taskstep;
@@ -290,4 +291,31 @@ TEST_CASE("config source warnings are printed on stderr before anything else", "
   REQUIRE(s.run(a, d));
   CHECK(d.stderr_text == "[WARNING] NEW was defined in pipeline but missing from task file\n");
   CHECK(w.last_spec.env == std::vector<std::string>{"NEW=1"});
+}
+
+TEST_CASE("a pool of workers of different types is placed on and run without virtual calls", "[step][pool]") {
+  worker::worker_pool<scripted_worker, worker::null_worker> pool;
+  scripted_worker windows;
+  windows.description.name = "win";
+  windows.description.platform = "windows";
+  windows.status = 5;
+  pool.add(windows);
+  worker::null_worker linux_worker;
+  linux_worker.description.name = "null-linux";
+  linux_worker.status = 0;
+  pool.add(linux_worker);
+  REQUIRE(pool.infos().size() == 2);
+
+  auto run_on = [&](const std::string& platform) {
+    task_plan p = plan_with("platform: " + platform + "\nrun: {path: x}\n");
+    auto source = config::static_source(p.config) | config::validating();
+    step::basic_task_step s(p, std::move(source), image::concourse_resolver{}, placement::random_placement{}, pool);
+    memory_artifacts a;
+    step::recording_delegate d;
+    auto r = s.run(a, d);
+    REQUIRE(r);
+    return std::make_pair(r->exit_status, d.events.at(1));
+  };
+  CHECK(run_on("windows") == std::make_pair(5, std::string("selected win")));
+  CHECK(run_on("linux") == std::make_pair(0, std::string("selected null-linux")));
 }
