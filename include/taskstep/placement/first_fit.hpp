@@ -18,7 +18,7 @@ namespace taskstep::placement {
 struct first_fit {
   void narrow_in_place(std::span<const worker_info>, std::vector<std::size_t>& candidates,
                        const container_spec&) const noexcept {
-    if (candidates.size() > 1) candidates.resize(1);
+    if (candidates.size() > 1) candidates.erase(candidates.begin() + 1, candidates.end());
   }
 
   [[nodiscard]] std::vector<std::size_t> narrow(std::span<const worker_info>, std::span<const std::size_t> candidates,
