@@ -283,29 +283,7 @@ inline std::vector<compat_case> load_cases(const std::filesystem::path& file) {
 //! Runs taskstep with `cwd` as working directory; stdout/stderr go through files in `io_dir`.
 inline command_result run_taskstep_in(const std::filesystem::path& cwd, const std::filesystem::path& io_dir,
                                       const std::vector<std::string>& args) {
-  const auto out_path = io_dir / "stdout";
-  const auto err_path = io_dir / "stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  std::vector<std::string> argv_strings{TASKSTEP_BINARY};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  command_result r;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
+  return run_taskstep_at(cwd, io_dir, args);
 }
 
 //! Drops the `[WARNING] ...` lines taskstep prints on stderr: Concourse computes those warnings

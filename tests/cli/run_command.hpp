@@ -50,14 +50,17 @@ inline std::filesystem::path test_dir() {
   return dir;
 }
 
-inline command_result run_taskstep(const std::vector<std::string>& args) {
-  const auto dir = test_dir();
-  const auto out_path = dir / "stdout";
-  const auto err_path = dir / "stderr";
+//! Runs taskstep with `args` in `cwd` (empty: this process's), capturing stdout/stderr through files
+//! in `io_dir`.
+inline command_result run_taskstep_at(const std::filesystem::path& cwd, const std::filesystem::path& io_dir,
+                                      const std::vector<std::string>& args) {
+  const auto out_path = io_dir / "stdout";
+  const auto err_path = io_dir / "stderr";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> argv_strings{TASKSTEP_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -73,6 +76,12 @@ inline command_result run_taskstep(const std::vector<std::string>& args) {
   posix_spawn_file_actions_destroy(&actions);
   r.out = slurp(out_path);
   r.err = slurp(err_path);
+  return r;
+}
+
+inline command_result run_taskstep(const std::vector<std::string>& args) {
+  const auto dir = test_dir();
+  auto r = run_taskstep_at({}, dir, args);
   std::filesystem::remove_all(dir);
   return r;
 }
