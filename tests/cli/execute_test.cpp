@@ -154,6 +154,9 @@ TEST_CASE("execute: the first Ctrl-C aborts gracefully, keeps outputs and leaves
   for (int i = 0; i < 200 && slurp(out_path).find("ready") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   REQUIRE(slurp(out_path).find("ready") != std::string::npos);
+  // Let the shell settle into its loop: a TERM that lands while it forks `sleep` was seen to lose the
+  // trap's write under ASan (about 1 run in 4); see the issue note.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
