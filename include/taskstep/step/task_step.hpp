@@ -221,12 +221,12 @@ class basic_task_step {
       return timed_out ? error(errc::timeout, "timeout exceeded") : error(errc::cancelled, "interrupted");
     };
 
-    auto index = place(*spec, delegate, stopper.get_token());
+    std::vector<worker_info> infos = workers_.infos();
+    auto index = place(*spec, delegate, stopper.get_token(), infos);
     if (!index) {
       if (index.error().code() == errc::cancelled) return fail(stop_reason());
       return fail(index.error());
     }
-    const auto infos = workers_.infos();
     if constexpr (requires { delegate.selected_worker(std::string_view{}); })
       delegate.selected_worker(infos[*index].name);
 
@@ -302,15 +302,18 @@ class basic_task_step {
     return spec;
   }
 
+  // Chooses a worker from `infos` (the workers' descriptions, taken once by the caller); while waiting
+  // for capacity the descriptions are refreshed, so `infos` always matches the returned index.
   template <class Delegate>
-  result<std::size_t> place(const container_spec& spec, Delegate& delegate, std::stop_token stop) {
-    const auto infos = workers_.infos();
+  result<std::size_t> place(const container_spec& spec, Delegate& delegate, std::stop_token stop,
+                            std::vector<worker_info>& infos) {
     auto candidates = placement::satisfying_workers(infos, spec);
     if (!candidates) return fail(candidates.error());
     std::mt19937_64 rng(options_.seed);
+    bool first_attempt = true;
     auto choose = [&]() -> std::optional<std::size_t> {
-      const auto now = workers_.infos();
-      return placement::choose_worker(strategy_, std::span<const worker_info>(now), *candidates, spec, rng);
+      if (!std::exchange(first_attempt, false)) infos = workers_.infos();
+      return placement::choose_worker(strategy_, std::span<const worker_info>(infos), *candidates, spec, rng);
     };
     if (auto first = choose()) return *first;
     if constexpr (!placement::modifies_active_tasks_v<PlacementStrategy>) {
