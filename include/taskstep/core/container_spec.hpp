@@ -84,6 +84,7 @@ struct process_spec {
 struct run_result {
   int exit_status = 0;
   bool stopped = false;  //!< stopped by a stop request (cancel/timeout): no exit status, outputs still valid
+  bool oom_killed = false;  //!< the kernel killed the task for exceeding its memory limit (where the worker can tell)
   std::map<std::string, std::filesystem::path> outputs;  //!< output path (cleaned) → host directory
   std::map<std::string, std::filesystem::path> caches;   //!< cache path (cleaned) → host directory
 };

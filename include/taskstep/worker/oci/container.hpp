@@ -1,0 +1,306 @@
+#pragma once
+//! \file
+//! Turns a `container_spec` + `process_spec` into an OCI bundle on disk: the run directory, the
+//! image's root filesystem as a copy-on-write overlay, the task's working directory with its inputs,
+//! outputs and caches, and `config.json`. Shared by the runc worker and the Slurm worker
+//! (`srun --container=BUNDLE`).
+//!
+//! Layout of one run (`<work_root>/run-XXXXXX/`):
+//! - `bundle/config.json`, `bundle/rootfs` — the image's rootfs mounted as overlayfs (lower = the
+//!   image, upper = `rootfs-upper/`), so the task may write anywhere and the image stays unchanged;
+//! - `work/` — the working directory, bind-mounted at `/tmp/build/<8 hex>` (Concourse's path);
+//!   outputs and caches are plain directories inside it, so they are on the host when the run ends;
+//! - `layers/<i>/{upper,work}` — the writable layers of the inputs: each input is an overlayfs
+//!   mount **inside the container** (O(1), torn down with the container's mount namespace; the
+//!   source directory never changes). An input with an output or cache at or below its path is
+//!   copied instead, because those must be plain directories that outlive the run; so is an input
+//!   whose path overlayfs cannot take (`,` `:` `\`).
+//!
+//! Paths are checked as the local worker checks them: an input, output, cache or `run.dir` that
+//! climbs out of the working directory is refused.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "taskstep/artifact/cache_store.hpp"
+#include "taskstep/artifact/staging.hpp"
+#include "taskstep/core/container_spec.hpp"
+#include "taskstep/core/result.hpp"
+#include "taskstep/core/working_dir.hpp"
+#include "taskstep/worker/oci/bundle.hpp"
+
+namespace taskstep::worker::oci {
+
+//! A resolved image: its root filesystem and what its metadata adds (env first, user if none given).
+struct image_root {
+  std::filesystem::path rootfs;
+  std::vector<std::string> env;
+  std::string user;
+};
+
+//! A prepared run. Owns the run directory: the destructor unmounts the rootfs and removes the
+//! directory unless `keep` is set (outputs or caches to hand back).
+struct prepared_container {
+  std::filesystem::path root;    //!< `<work_root>/run-XXXXXX`
+  std::filesystem::path bundle;  //!< `root/bundle` (holds config.json and rootfs)
+  std::filesystem::path work;    //!< the working directory on the host
+  bundle_spec spec;              //!< what config.json says (callers may adjust, then write_config)
+  std::map<std::string, std::filesystem::path> outputs;  //!< output path (cleaned) → host dir
+  std::map<std::string, std::filesystem::path> caches;   //!< cache path (cleaned) → host dir
+  bool rootfs_mounted = false;
+  bool keep = false;
+
+  prepared_container() = default;
+  prepared_container(const prepared_container&) = delete;
+  prepared_container& operator=(const prepared_container&) = delete;
+  prepared_container(prepared_container&& o) noexcept { *this = std::move(o); }
+  prepared_container& operator=(prepared_container&& o) noexcept {
+    if (this != &o) {
+      cleanup();
+      root = std::exchange(o.root, {});
+      bundle = std::move(o.bundle);
+      work = std::move(o.work);
+      spec = std::move(o.spec);
+      outputs = std::move(o.outputs);
+      caches = std::move(o.caches);
+      rootfs_mounted = std::exchange(o.rootfs_mounted, false);
+      keep = o.keep;
+    }
+    return *this;
+  }
+  ~prepared_container() { cleanup(); }
+
+  //! Unmounts the rootfs and removes everything but the working directory (when `keep`).
+  void finish() {
+    if (rootfs_mounted) (void)artifact::unmount(bundle / "rootfs");
+    rootfs_mounted = false;
+    if (root.empty()) return;
+    if (!keep) {
+      (void)artifact::remove_tree(root);
+      root.clear();
+      return;
+    }
+    for (const char* leaf : {"bundle", "rootfs-upper", "rootfs-work", "layers"}) (void)artifact::remove_tree(root / leaf);
+  }
+
+ private:
+  void cleanup() {
+    keep = keep && !root.empty();
+    finish();
+  }
+};
+
+//! Settings for `prepare_container`.
+struct prepare_options {
+  std::filesystem::path work_root;  //!< where run directories are made
+  bool user_namespace = false;      //!< see bundle_spec::user_namespace
+  std::uint32_t userns_root = 65535;
+};
+
+namespace detail {
+
+inline std::optional<std::string> relative_inside(std::string_view p) {
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  std::string c = clean_path(p);
+  if (c == ".." || c.rfind("../", 0) == 0) return std::nullopt;
+  return c;
+}
+
+inline bool at_or_below(const std::string& a, const std::string& b) {
+  return b == "." || a == b || (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && a[b.size()] == '/');
+}
+
+inline std::filesystem::path under(const std::filesystem::path& dir, const std::string& rel) {
+  return rel == "." ? dir : dir / rel;
+}
+
+inline std::string inside(const std::string& working_dir, const std::string& rel) {
+  return rel == "." ? working_dir : working_dir + "/" + rel;
+}
+
+inline void chown_tree(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
+  (void)::lchown(dir.c_str(), uid, gid);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    (void)::lchown(it->path().c_str(), uid, gid);
+}
+
+// True when `program` exists in the rootfs along `path_value` (symlinks count; they may be
+// absolute inside the image, so they are not followed).
+inline bool in_image_path(const std::filesystem::path& rootfs, const std::string& program, std::string_view path_value) {
+  std::size_t start = 0;
+  while (start <= path_value.size()) {
+    const auto end = std::min(path_value.find(':', start), path_value.size());
+    std::string dir(path_value.substr(start, end - start));
+    if (dir.empty()) dir = ".";
+    struct stat st {};
+    if (dir.front() == '/' && ::lstat((rootfs.string() + dir + "/" + program).c_str(), &st) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace detail
+
+//! Creates the run directory and the bundle for `container`/`process` on `image`; see the file
+//! comment. `config.json` is not written yet: adjust `spec` (args, init, cgroups) and call
+//! `write_config(prepared.bundle, prepared.spec)`. `spec.args` is `[run.path, run.args...]`.
+inline result<prepared_container> prepare_container(const prepare_options& options, artifact::cache_store& caches,
+                                                    const container_spec& container, const process_spec& process,
+                                                    const image_root& image) {
+  namespace fs = std::filesystem;
+  auto refuse = [](const std::string& what, const std::string& value) {
+    return fail(errc::worker, what + " '" + value + "' resolves outside the working directory");
+  };
+  struct staged {
+    enum kind_t { input, output, cache } kind;
+    std::size_t index;
+    std::string rel;
+  };
+  std::vector<staged> plan;
+  for (std::size_t i = 0; i < container.inputs.size(); ++i) {
+    const auto& in = container.inputs[i];
+    const std::string& p = in.path.empty() ? in.name : in.path;
+    auto rel = detail::relative_inside(p);
+    if (!rel) return refuse("input '" + in.name + "' path", p);
+    std::error_code ec;
+    if (!fs::is_directory(in.source, ec))
+      return fail(errc::worker, "input '" + in.name + "': artifact '" + in.artifact + "' directory " +
+                                    in.source.string() + " does not exist");
+    plan.push_back({staged::input, i, *rel});
+  }
+  for (std::size_t i = 0; i < container.outputs.size(); ++i) {
+    const auto& out = container.outputs[i];
+    const std::string& p = out.path.empty() ? out.name : out.path;
+    auto rel = detail::relative_inside(p);
+    if (!rel) return refuse("output '" + out.name + "' path", p);
+    plan.push_back({staged::output, i, *rel});
+  }
+  for (std::size_t i = 0; i < container.caches.size(); ++i) {
+    auto rel = detail::relative_inside(container.caches[i].path);
+    if (!rel) return refuse("cache path", container.caches[i].path);
+    plan.push_back({staged::cache, i, *rel});
+  }
+  auto dir_rel = detail::relative_inside(process.dir);
+  if (!dir_rel) return refuse("run.dir", process.dir);
+  auto depth = [](const std::string& rel) {
+    return rel == "." ? std::size_t{0} : static_cast<std::size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
+  };
+  std::stable_sort(plan.begin(), plan.end(), [&](const staged& a, const staged& b) { return depth(a.rel) < depth(b.rel); });
+
+  std::error_code ec;
+  if (!fs::is_directory(image.rootfs, ec))
+    return fail(errc::worker, "image root filesystem " + image.rootfs.string() + " is not a directory");
+  const std::string user_name = process.user.empty() ? container.user : process.user;
+  auto user = resolve_user(image.rootfs, user_name);
+  if (!user) return fail(user.error());
+
+  fs::create_directories(options.work_root, ec);
+  if (ec) return fail(errc::worker, "could not create " + options.work_root.string() + ": " + ec.message());
+  std::string templ = (fs::absolute(options.work_root) / "run-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr)
+    return fail(errc::worker, "could not create a run directory in " + options.work_root.string() + ": " +
+                                  std::strerror(errno));
+  prepared_container out;
+  out.root = templ;
+  (void)::chmod(out.root.c_str(), 0711);
+  out.bundle = out.root / "bundle";
+  out.work = out.root / "work";
+  for (const auto& d : {out.bundle, out.work}) {
+    fs::create_directories(d, ec);
+    if (ec) return fail(errc::worker, "could not create " + d.string() + ": " + ec.message());
+  }
+
+  // The image's rootfs, copy-on-write.
+  const fs::path rootfs = out.bundle / "rootfs";
+  const fs::path image_rootfs = fs::canonical(image.rootfs, ec);
+  if (ec) return fail(errc::worker, "image root filesystem " + image.rootfs.string() + ": " + ec.message());
+  auto mounted = artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
+  if (!mounted) return fail(mounted.error().prefixed("image root filesystem: "));
+  out.rootfs_mounted = true;
+
+  bundle_spec& spec = out.spec;
+  spec.rootfs = rootfs;
+  spec.hostname = "taskstep-" + out.root.filename().string().substr(4);
+  spec.privileged = container.privileged;
+  spec.user_namespace = options.user_namespace && !container.privileged;
+  spec.userns_root = options.userns_root;
+  spec.uid = user->uid;
+  spec.gid = user->gid;
+  spec.memory = container.memory;
+  spec.cpu_shares = container.cpu;
+  spec.env = image.env;
+  spec.env.insert(spec.env.end(), container.env.begin(), container.env.end());
+  const std::string working_dir = container.working_dir.empty() ? "/tmp/build/taskstep" : container.working_dir;
+  spec.cwd = detail::inside(working_dir, *dir_rel);
+  spec.args.push_back(process.path);
+  spec.args.insert(spec.args.end(), process.args.begin(), process.args.end());
+  if (process.path.find('/') == std::string::npos) {
+    std::string path_value = spec.privileged ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                                             : "/usr/local/bin:/usr/bin:/bin";
+    for (const auto& e : spec.env)
+      if (e.rfind("PATH=", 0) == 0) path_value = e.substr(5);
+    if (!detail::in_image_path(image_rootfs, process.path, path_value))
+      return fail(errc::worker, "exec: \"" + process.path + "\": executable file not found in $PATH");
+  }
+
+  // The working directory and what lives in it.
+  spec.mounts.push_back(bind_mount(working_dir, out.work));
+  const bool userns = spec.user_namespace;
+  const uid_t owner_uid = userns && user->uid == 0 ? options.userns_root : user->uid;
+  const gid_t owner_gid = userns && user->gid == 0 ? options.userns_root : user->gid;
+  for (const auto& s : plan) {
+    const fs::path target = detail::under(out.work, s.rel);
+    if (s.kind == staged::input) {
+      const auto& in = container.inputs[s.index];
+      const bool holds_plain_dirs = std::any_of(plan.begin(), plan.end(), [&](const staged& o) {
+        return o.kind != staged::input && detail::at_or_below(o.rel, s.rel);
+      });
+      const fs::path source = fs::absolute(in.source);
+      const fs::path layer = out.root / "layers" / std::to_string(s.index);
+      if (!holds_plain_dirs && s.rel != "." && artifact::overlay_safe_path(source) && artifact::overlay_safe_path(layer)) {
+        fs::create_directories(layer / "upper", ec);
+        fs::create_directories(layer / "work", ec);
+        fs::create_directories(target, ec);
+        if (ec) return fail(errc::worker, "could not create " + layer.string() + ": " + ec.message());
+        spec.mounts.push_back(overlay_mount(detail::inside(working_dir, s.rel), source, layer / "upper", layer / "work"));
+        continue;
+      }
+      auto copied = artifact::copy_tree(source, target);
+      if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
+    } else if (s.kind == staged::output) {
+      fs::create_directories(target, ec);
+      if (ec) return fail(errc::worker, "could not create output " + target.string() + ": " + ec.message());
+      if (owner_uid != 0 || owner_gid != 0) detail::chown_tree(target, owner_uid, owner_gid);
+      const auto& o = container.outputs[s.index];
+      out.outputs[clean_path(o.path.empty() ? o.name : o.path)] = target;
+    } else {
+      auto staged_cache = caches.stage({container.team, container.job, container.step_name, s.rel}, target);
+      if (!staged_cache) return fail(staged_cache.error().prefixed("cache '" + s.rel + "': "));
+      if (owner_uid != 0 || owner_gid != 0) detail::chown_tree(target, owner_uid, owner_gid);
+      out.caches[clean_path(container.caches[s.index].path)] = target;
+    }
+  }
+  const fs::path cwd = detail::under(out.work, *dir_rel);
+  fs::create_directories(cwd, ec);
+  if (ec) return fail(errc::worker, "could not create run.dir " + cwd.string() + ": " + ec.message());
+  if (owner_uid != 0 || owner_gid != 0) {
+    (void)::chown(out.work.c_str(), owner_uid, owner_gid);
+    (void)::chown(cwd.c_str(), owner_uid, owner_gid);
+  }
+  out.keep = !out.outputs.empty() || !out.caches.empty();
+  return out;
+}
+
+}  // namespace taskstep::worker::oci

@@ -1,0 +1,397 @@
+#pragma once
+//! \file
+//! `oci_runc`: a worker that runs each task in an OCI container with runc (models `worker_client`).
+//!
+//! ## What a run does
+//! 1. **Image.** `image_artifact` → `<dir>/rootfs` (its `metadata.json` was applied by the step);
+//!    `rootfs_uri_spec` → `raw:///abs/dir` (other schemes are refused with Concourse's messages);
+//!    `image_resource_spec` → the `Fetcher` (e.g. `image::registry_store`) pulls it; its metadata's
+//!    env comes first and its user applies when the task names none; `no_image` → the options'
+//!    `default_rootfs`, else an error.
+//! 2. **Bundle.** `oci::prepare_container` makes the run directory, mounts the image's rootfs as a
+//!    copy-on-write overlay, stages the working directory at Concourse's `/tmp/build/<8 hex>` with
+//!    inputs (overlayfs inside the container: O(1), the source never changes), outputs and caches,
+//!    and resolves `run.user` (else the image's user) in the image's `/etc/passwd`.
+//!    `oci::bundle_config` writes `config.json` (see bundle.hpp for namespaces, capabilities,
+//!    devices and mounts in both modes). `linux.cgroupsPath` is `/taskstep/<id>`.
+//! 3. **Run.** `runc --root <state_root> run --keep --bundle <bundle> <id>` with stdin /dev/null
+//!    and stdout/stderr piped straight from the container (no TTY), streamed to `io` as they come.
+//!    The task runs under `init` (tini, bind-mounted at `/dev/init`) when one is configured, so it
+//!    is not pid 1: signals reach it with their default actions and zombies are reaped, as under
+//!    Garden's init. The exit status is the task's (128 + N when signal N killed it).
+//! 4. **Memory.** With a memory limit the container's cgroup is read after the process ends
+//!    (`--keep` keeps it until `runc delete`): when the kernel OOM-killed something in it,
+//!    `run_result::oom_killed` is set and a line saying the limit was exceeded goes to `io.err`.
+//! 5. **Cleanup.** `runc delete --force <id>`, the rootfs is unmounted, and everything but the
+//!    outputs and caches (in the working directory) is removed. `release(result)` removes those.
+//!
+//! ## Cancellation
+//! A stop request sends SIGTERM to the container's init (`runc kill <id> TERM`; tini passes it to
+//! the task), waits `grace` (10 s), then `runc kill --all <id> KILL`. The result is `stopped` with
+//! valid outputs, as with the local worker. If `runc run` itself dies, the container is deleted by
+//! id all the same: nothing is left in `runc list`.
+//!
+//! Needs root (runc creates namespaces and cgroups); without it `run` fails with a message saying so.
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "taskstep/artifact/cache_store.hpp"
+#include "taskstep/core/container_spec.hpp"
+#include "taskstep/core/process_io.hpp"
+#include "taskstep/core/result.hpp"
+#include "taskstep/core/worker_info.hpp"
+#include "taskstep/image/metadata.hpp"
+#include "taskstep/worker/detail/command.hpp"
+#include "taskstep/worker/detail/process.hpp"
+#include "taskstep/worker/oci/bundle.hpp"
+#include "taskstep/worker/oci/container.hpp"
+#include "taskstep/worker/worker_client.hpp"
+
+namespace taskstep::worker {
+
+//! Settings of an `oci_runc` worker.
+struct oci_runc_options {
+  std::filesystem::path work_root;     //!< run directories; empty = `$TMPDIR/taskstep/oci-runs`
+  std::filesystem::path cache_root;    //!< the cache store; empty = `$TMPDIR/taskstep/caches`
+  std::filesystem::path state_root = "/run/taskstep-runc";  //!< runc's `--root` (container state)
+  std::string runc = "runc";           //!< runc program (looked up in PATH)
+  std::filesystem::path init = "/usr/bin/tini-static";  //!< static init for /dev/init; empty or missing = none
+  std::filesystem::path default_rootfs;  //!< rootfs for tasks without an image; empty = error
+  std::chrono::milliseconds grace{10000};
+  bool user_namespace = false;         //!< map container root to an unprivileged host uid (see bundle.hpp)
+  std::filesystem::path cgroup_root = "/sys/fs/cgroup";
+  worker_info info{"oci", "linux", {}, {}, {"registry-image", "docker-image"}, 0, 0, {}};
+};
+
+//! A fetcher for `image_resource` images: `fetch(resource, progress)` returning something with a
+//! `dir` (holding `rootfs/` and `metadata.json`). `no_fetcher` refuses every image resource.
+struct no_fetcher {
+  struct fetched {
+    std::filesystem::path dir;
+  };
+  template <class Progress>
+  result<fetched> fetch(const image_resource& r, Progress&&) {
+    return fail(errc::worker, "image_resource of type '" + r.type + "' cannot be fetched: this worker has no image store");
+  }
+};
+
+namespace detail {
+
+// How many OOM kills the kernel counted in the container's memory cgroup (v1 `memory.oom_control`,
+// v2 `memory.events`), or -1 when unknown.
+inline long oom_kills(const std::filesystem::path& cgroup_root, const std::string& cgroups_path) {
+  auto read_key = [](const std::filesystem::path& file, std::string_view key) -> long {
+    std::ifstream in(file);
+    std::string k;
+    long v = 0;
+    while (in >> k >> v)
+      if (k == key) return v;
+    return -1;
+  };
+  const std::string rel = cgroups_path.front() == '/' ? cgroups_path.substr(1) : cgroups_path;
+  if (long v = read_key(cgroup_root / "memory" / rel / "memory.oom_control", "oom_kill"); v >= 0) return v;
+  if (long v = read_key(cgroup_root / rel / "memory.events", "oom_kill"); v >= 0) return v;
+  if (long v = read_key(cgroup_root / "unified" / rel / "memory.events", "oom_kill"); v >= 0) return v;
+  return -1;
+}
+
+// Deletes a runc container by id (bounded), whatever state it is in.
+inline void runc_delete(const oci_runc_options& o, const std::string& id) {
+  (void)run_command({o.runc, "--root", o.state_root.string(), "delete", "--force", id}, std::chrono::seconds(10));
+}
+
+}  // namespace detail
+
+//! The runc container worker; see the file comment. `Fetcher` pulls `image_resource` images.
+template <class Fetcher = no_fetcher>
+class oci_runc {
+ public:
+  explicit oci_runc(oci_runc_options options = {}, Fetcher fetcher = {})
+      : options_(std::move(options)),
+        fetcher_(std::move(fetcher)),
+        caches_(options_.cache_root.empty() ? default_root("caches") : options_.cache_root) {
+    if (options_.work_root.empty()) options_.work_root = default_root("oci-runs");
+  }
+
+  [[nodiscard]] const worker_info& info() const noexcept { return options_.info; }
+  [[nodiscard]] const oci_runc_options& options() const noexcept { return options_; }
+  [[nodiscard]] artifact::cache_store& caches() noexcept { return caches_; }
+  [[nodiscard]] Fetcher& fetcher() noexcept { return fetcher_; }
+
+  //! Why this machine cannot run containers (not root, no runc), or empty when it can.
+  [[nodiscard]] std::string unavailable_reason() const {
+    if (::geteuid() != 0) return "the oci worker needs root to run runc (running as uid " + std::to_string(::geteuid()) + ")";
+    if (!detail::find_program(options_.runc, detail::default_path, "/"))
+      return "runc was not found in PATH (install Debian's runc package)";
+    return {};
+  }
+
+  //! Nothing to predict: limits are enforced by runc.
+  [[nodiscard]] std::vector<std::string> warnings_for(const container_spec&, const process_spec&) const { return {}; }
+
+  template <process_io IO>
+  result<run_result> run(const container_spec& container, const process_spec& process, IO& io, std::stop_token stop) {
+    if (auto why = unavailable_reason(); !why.empty()) return fail(errc::worker, why);
+
+    // 1. The image.
+    oci::image_root image;
+    if (const auto* art = std::get_if<image_artifact>(&container.image)) {
+      image.rootfs = art->dir / "rootfs";
+    } else if (const auto* uri = std::get_if<rootfs_uri_spec>(&container.image)) {
+      auto dir = oci::rootfs_from_uri(uri->uri);
+      if (!dir) return fail(dir.error());
+      image.rootfs = *dir;
+    } else if (const auto* res = std::get_if<image_resource_spec>(&container.image)) {
+      auto fetched = fetcher_.fetch(res->resource, [&io](std::string_view line) {
+        std::string l(line);
+        if (l.empty() || l.back() != '\n') l += '\n';
+        io.err(l);
+      });
+      if (!fetched) return fail(fetched.error());
+      image.rootfs = fetched->dir / "rootfs";
+      auto meta = image::read_metadata(fetched->dir);
+      if (!meta) return fail(meta.error());
+      image.env = std::move(meta->env);
+      image.user = std::move(meta->user);
+    } else if (!options_.default_rootfs.empty()) {
+      image.rootfs = options_.default_rootfs;
+    } else {
+      return fail(errc::worker,
+                  "the task has no image: the oci worker needs image_resource, rootfs_uri or an image artifact "
+                  "(or a default rootfs for the worker)");
+    }
+    container_spec with_user;
+    const container_spec* spec_in = &container;
+    if (container.user.empty() && !image.user.empty()) {
+      with_user = container;
+      with_user.user = image.user;
+      spec_in = &with_user;
+    }
+
+    // 2. The bundle.
+    auto prepared = oci::prepare_container({options_.work_root, options_.user_namespace, 65535}, caches_, *spec_in,
+                                           process, image);
+    if (!prepared) return fail(prepared.error());
+    oci::prepared_container& box = *prepared;
+    const std::string id = "taskstep-" + box.root.filename().string().substr(4) + "-" + std::to_string(::getpid());
+    box.spec.cgroups_path = "/taskstep/" + id;
+    box.spec.memory_swap = swap_accounting();
+    std::error_code ec;
+    if (!options_.init.empty() && std::filesystem::is_regular_file(options_.init, ec)) {
+      box.spec.mounts.insert(box.spec.mounts.begin(), oci::mount{"/dev/init", "bind", options_.init.string(), {"bind", "ro"}});
+      box.spec.args.insert(box.spec.args.begin(), {"/dev/init", "-s", "-g", "--"});
+    }
+    if (auto written = oci::write_config(box.bundle, box.spec); !written) return fail(written.error());
+
+    run_result out;
+    out.outputs = box.outputs;
+    out.caches = box.caches;
+    if (stop.stop_requested()) {
+      out.stopped = true;
+      box.finish();
+      return out;
+    }
+
+    // 3. Run.
+    std::filesystem::create_directories(options_.state_root, ec);
+    auto runc_path = detail::find_program(options_.runc, detail::default_path, "/");
+    if (!runc_path) return fail(runc_path.error());
+    detail::spawn_request req;
+    req.program = *runc_path;
+    req.argv = {options_.runc, "--root", options_.state_root.string(), "run", "--keep", "--bundle", box.bundle.string(), id};
+    req.env = {"PATH=" + std::string(detail::default_path)};
+    req.cwd = box.root;
+    io.starting();
+    auto child = detail::spawn(req);
+    if (!child) return fail(child.error());
+    struct container_guard {
+      const oci_runc_options& o;
+      const std::string& id;
+      pid_t pid;
+      ~container_guard() {
+        if (pid > 0) {
+          (void)::kill(pid, SIGKILL);
+          int st = 0;
+          while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+          }
+        }
+        detail::runc_delete(o, id);
+      }
+    } guard{options_, id, child->pid};
+
+    const int status = pump(*child, io, stop, id, out.stopped);
+    guard.pid = -1;
+
+    // 4. Memory.
+    if (container.memory && *container.memory != 0 && !out.stopped &&
+        detail::oom_kills(options_.cgroup_root, box.spec.cgroups_path) > 0) {
+      out.oom_killed = true;
+      io.err("taskstep: the task exceeded its memory limit of " + std::to_string(*container.memory) +
+             " bytes (container_limits.memory) and was killed by the kernel's OOM killer\n");
+    }
+    out.exit_status = status;
+    return out;  // guard deletes the container, box unmounts and cleans up (keeping outputs/caches)
+  }
+
+  //! Promotes the caches of a finished job build (as `local_process::commit_caches`).
+  result<void> commit_caches(const container_spec& container, const run_result& ran) {
+    if (ran.stopped || container.job.empty()) return {};
+    for (const auto& c : container.caches) {
+      const auto it = ran.caches.find(clean_path(c.path));
+      const auto rel = oci::detail::relative_inside(c.path);
+      if (!rel || it == ran.caches.end()) continue;
+      auto committed = caches_.commit({container.team, container.job, container.step_name, *rel}, it->second,
+                                      artifact::commit_mode::copy);
+      if (!committed) return fail(committed.error().prefixed("cache '" + *rel + "': "));
+    }
+    return {};
+  }
+
+  //! Removes the run directory holding `ran`'s outputs and caches.
+  void release(const run_result& ran) const {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> dirs;
+    auto note = [&](const fs::path& p) {
+      const auto rel = p.lexically_relative(fs::absolute(options_.work_root));
+      if (rel.empty() || *rel.begin() == "..") return;
+      const fs::path first = *rel.begin();
+      if (first.string().rfind("run-", 0) != 0) return;
+      const fs::path dir = fs::absolute(options_.work_root) / first;
+      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+    };
+    for (const auto& [_, p] : ran.outputs) note(p);
+    for (const auto& [_, p] : ran.caches) note(p);
+    for (const auto& d : dirs) (void)artifact::remove_tree(d);
+  }
+
+ private:
+  static std::filesystem::path default_root(const char* leaf) {
+    std::error_code ec;
+    auto tmp = std::filesystem::temp_directory_path(ec);
+    if (ec) tmp = "/tmp";
+    return tmp / "taskstep" / leaf;
+  }
+
+  bool swap_accounting() const {
+    std::error_code ec;
+    const auto v1 = options_.cgroup_root / "memory";
+    if (std::filesystem::is_directory(v1, ec)) return std::filesystem::exists(v1 / "memory.memsw.limit_in_bytes", ec);
+    return true;  // cgroup v2: memory.swap.max
+  }
+
+  void runc_kill(const std::string& id, const char* sig, bool all) const {
+    std::vector<std::string> argv{options_.runc, "--root", options_.state_root.string(), "kill"};
+    if (all) argv.emplace_back("--all");
+    argv.push_back(id);
+    argv.emplace_back(sig);
+    (void)detail::run_command(argv, std::chrono::seconds(10));
+  }
+
+  // Streams the container's output until `runc run` exits; handles stop requests. Returns the
+  // task's exit status.
+  template <process_io IO>
+  int pump(detail::spawned_process& child, IO& io, std::stop_token& stop, const std::string& id, bool& stopped) {
+    using clock = std::chrono::steady_clock;
+    detail::unique_fd pidfd(detail::open_pidfd(child.pid));
+    detail::unique_fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    std::stop_callback on_stop(stop, [fd = wake.get()] {
+      const std::uint64_t one = 1;
+      (void)!::write(fd, &one, sizeof one);
+    });
+    bool out_open = true, err_open = true, term_sent = false, kill_sent = false;
+    clock::time_point deadline{};
+    auto read_one = [&](detail::unique_fd& fd, bool& open, bool is_err) {
+      char buf[65536];
+      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n > 0) {
+        const std::string_view bytes(buf, static_cast<std::size_t>(n));
+        if (is_err) io.err(bytes);
+        else io.out(bytes);
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        open = false;
+      }
+    };
+    auto exited = [&] {
+      siginfo_t info{};
+      return ::waitid(P_PID, static_cast<id_t>(child.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+             info.si_pid == child.pid;
+    };
+    for (;;) {
+      pollfd fds[4];
+      nfds_t n = 0;
+      int oi = -1, ei = -1;
+      if (out_open) { oi = static_cast<int>(n); fds[n++] = {child.out.get(), POLLIN, 0}; }
+      if (err_open) { ei = static_cast<int>(n); fds[n++] = {child.err.get(), POLLIN, 0}; }
+      if (wake.valid()) fds[n++] = {wake.get(), POLLIN, 0};
+      if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
+      int timeout = pidfd.valid() && wake.valid() ? -1 : 20;
+      if (term_sent && !kill_sent) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count() + 1;
+        const int ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+        timeout = timeout < 0 ? ms : std::min(timeout, ms);
+      }
+      const int ready = ::poll(fds, n, timeout);
+      if (ready < 0 && errno != EINTR) break;
+      if (ready > 0) {
+        if (oi >= 0 && fds[oi].revents != 0) read_one(child.out, out_open, false);
+        if (ei >= 0 && fds[ei].revents != 0) read_one(child.err, err_open, true);
+      }
+      if (stop.stop_requested() && !term_sent) {
+        std::uint64_t drained = 0;
+        (void)!::read(wake.get(), &drained, sizeof drained);
+        term_sent = true;
+        stopped = true;
+        deadline = clock::now() + options_.grace;
+        runc_kill(id, "TERM", false);
+      }
+      if (term_sent && !kill_sent && clock::now() >= deadline) {
+        kill_sent = true;
+        runc_kill(id, "KILL", true);
+      }
+      if (exited()) break;
+    }
+    int status = 0;
+    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const auto drain_deadline = clock::now() + std::chrono::seconds(1);
+    while ((out_open || err_open) && clock::now() < drain_deadline) {
+      pollfd fds[2];
+      nfds_t n = 0;
+      int oi = -1, ei = -1;
+      if (out_open) { oi = static_cast<int>(n); fds[n++] = {child.out.get(), POLLIN, 0}; }
+      if (err_open) { ei = static_cast<int>(n); fds[n++] = {child.err.get(), POLLIN, 0}; }
+      const int ready = ::poll(fds, n, 50);
+      if (ready < 0 && errno != EINTR) break;
+      if (ready > 0) {
+        if (oi >= 0 && fds[oi].revents != 0) read_one(child.out, out_open, false);
+        if (ei >= 0 && fds[ei].revents != 0) read_one(child.err, err_open, true);
+      }
+    }
+    return detail::exit_status(status);
+  }
+
+  oci_runc_options options_;
+  Fetcher fetcher_;
+  artifact::cache_store caches_;
+};
+
+static_assert(worker_client<oci_runc<>>, "taskstep: oci_runc must model worker_client");
+
+}  // namespace taskstep::worker
