@@ -28,6 +28,8 @@ struct fixture {
   worker::oci_runc_options options;
 
   explicit fixture(std::chrono::milliseconds grace = std::chrono::seconds(10)) {
+    // mkdtemp's 0700 would keep a user-namespaced container root (an unprivileged host uid) out.
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
     test::write_busybox_image(image, {"PATH=/usr/bin:/bin", "IMAGE_VAR=from-image", "SHARED=image"});
     options.work_root = dir.path() / "runs";
     options.cache_root = dir.path() / "caches";
@@ -174,9 +176,10 @@ TEST_CASE("oci_runc: a task over its memory limit is killed and reported", "[oci
   CHECK_FALSE(ok->oom_killed);
 }
 
-TEST_CASE("oci_runc: limits reach the container's cgroup", "[oci]") {
+TEST_CASE("oci_runc: limits reach the container's cgroup (also without a user namespace)", "[oci]") {
   REQUIRE_CONTAINERS();
   fixture f;
+  f.options.user_namespace = false;
   auto w = f.worker();
   container_io io;
   auto c = f.spec();
@@ -293,4 +296,23 @@ TEST_CASE("oci_runc: paths that climb out of the working directory are refused",
   REQUIRE_FALSE(r);
   CHECK(r.error().message() == "output 'out' path '../escape' resolves outside the working directory");
   CHECK(io.starts == 0);
+}
+
+TEST_CASE("oci_runc: with a user namespace, container root is an unprivileged host uid", "[oci]") {
+  REQUIRE_CONTAINERS();
+  fixture f;  // the default
+  auto w = f.worker();
+  auto c = f.spec();
+  c.outputs.push_back({"out", "out"});
+  container_io io;
+  auto r = w.run(c, sh("id -u; echo made > out/file; mkdir -p /mnt/t; mount -t tmpfs none /mnt/t 2>/dev/null && echo mounted || "
+                       "echo no-mount; cat /proc/self/uid_map | tr -s ' ' | head -1"),
+                 io, {});
+  REQUIRE(r);
+  INFO(io.err_text);
+  CHECK(io.out_text == "0\nno-mount\n 0 65535 1\n");
+  struct stat st {};
+  REQUIRE(::stat((r->outputs.at("out") / "file").c_str(), &st) == 0);
+  CHECK(st.st_uid == 65535u);  // what the task wrote belongs to the mapped uid on the host
+  w.release(*r);
 }

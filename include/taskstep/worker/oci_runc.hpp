@@ -75,7 +75,7 @@ struct oci_runc_options {
   std::filesystem::path init = "/usr/bin/tini-static";  //!< static init for /dev/init; empty or missing = none
   std::filesystem::path default_rootfs;  //!< rootfs for tasks without an image; empty = error
   std::chrono::milliseconds grace{10000};
-  bool user_namespace = false;         //!< map container root to an unprivileged host uid (see bundle.hpp)
+  bool user_namespace = true;          //!< unprivileged tasks: container root is host uid 65535, where the kernel allows
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
   worker_info info{"oci", "linux", {}, {}, {"registry-image", "docker-image"}, 0, 0, {}};
 };
@@ -186,7 +186,7 @@ class oci_runc {
     }
 
     // 2. The bundle.
-    auto prepared = oci::prepare_container({options_.work_root, options_.user_namespace, 65535}, caches_, *spec_in,
+    auto prepared = oci::prepare_container({options_.work_root, options_.user_namespace && user_namespaces_available(), 65535}, caches_, *spec_in,
                                            process, image);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;
@@ -287,6 +287,12 @@ class oci_runc {
     auto tmp = std::filesystem::temp_directory_path(ec);
     if (ec) tmp = "/tmp";
     return tmp / "taskstep" / leaf;
+  }
+
+  static bool user_namespaces_available() {
+    std::ifstream in("/proc/sys/user/max_user_namespaces");
+    long n = 0;
+    return in >> n && n > 0;
   }
 
   bool swap_accounting() const {

@@ -166,7 +166,6 @@ inline nlohmann::json bundle_config(const bundle_spec& spec) {
     // sysfs cannot be mounted from a user namespace that does not own the network namespace.
     mounts[5] = m("/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"});
     mounts[6] = m("/sys/fs/cgroup", "bind", "/sys/fs/cgroup", {"rbind", "nosuid", "noexec", "nodev", "ro"});
-    mounts[4] = m("/dev/mqueue", "bind", "/dev/mqueue", {"rbind", "nosuid", "noexec", "nodev"});
   }
   for (const auto& x : spec.mounts) mounts.push_back(m(x.destination, x.type, x.source, x.options));
 

@@ -19,6 +19,7 @@
 //! Paths are checked as the local worker checks them: an input, output, cache or `run.dir` that
 //! climbs out of the working directory is refused.
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ struct prepared_container {
   bundle_spec spec;              //!< what config.json says (callers may adjust, then write_config)
   std::map<std::string, std::filesystem::path> outputs;  //!< output path (cleaned) → host dir
   std::map<std::string, std::filesystem::path> caches;   //!< cache path (cleaned) → host dir
+  std::vector<std::filesystem::path> host_mounts;  //!< input overlays mounted on the host (user namespace)
   bool rootfs_mounted = false;
   bool keep = false;
 
@@ -73,6 +75,7 @@ struct prepared_container {
       spec = std::move(o.spec);
       outputs = std::move(o.outputs);
       caches = std::move(o.caches);
+      host_mounts = std::exchange(o.host_mounts, {});
       rootfs_mounted = std::exchange(o.rootfs_mounted, false);
       keep = o.keep;
     }
@@ -82,6 +85,8 @@ struct prepared_container {
 
   //! Unmounts the rootfs and removes everything but the working directory (when `keep`).
   void finish() {
+    for (auto it = host_mounts.rbegin(); it != host_mounts.rend(); ++it) (void)artifact::unmount(*it);
+    host_mounts.clear();
     if (rootfs_mounted) (void)artifact::unmount(bundle / "rootfs");
     rootfs_mounted = false;
     if (root.empty()) return;
@@ -149,6 +154,43 @@ inline bool in_image_path(const std::filesystem::path& rootfs, const std::string
     start = end + 1;
   }
   return false;
+}
+
+// Hands everything under `dir` owned by host uid/gid 0 to `root_id` (container root in a user
+// namespace); other ids map 1:1 and stay.
+inline void shift_tree(const std::filesystem::path& dir, std::uint32_t root_id) {
+  namespace fs = std::filesystem;
+  auto shift = [&](const fs::path& p) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || (st.st_uid != 0 && st.st_gid != 0)) return;
+    (void)::lchown(p.c_str(), st.st_uid == 0 ? root_id : static_cast<uid_t>(-1),
+                   st.st_gid == 0 ? root_id : static_cast<gid_t>(-1));
+  };
+  shift(dir);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    shift(it->path());
+}
+
+// The rootfs for a user-namespaced container: the overlay (with metacopy where the kernel has it,
+// so a chown copies metadata only) and every file owned by host uid/gid 0 handed to `root_id`, the
+// host id of container root. The image itself is not touched; the shifted inodes live in the upper
+// layer. Without metacopy each shifted file is copied up whole: fine for small images, costly for
+// large ones (docs/oci-worker.md).
+inline result<void> mount_shifted_overlay(const std::filesystem::path& image_rootfs, const std::filesystem::path& run_root,
+                                         const std::filesystem::path& target, std::uint32_t root_id) {
+  namespace fs = std::filesystem;
+  const fs::path upper = run_root / "rootfs-upper", work = run_root / "rootfs-work";
+  std::error_code ec;
+  for (const auto* p : {&upper, &work, &target}) fs::create_directories(*p, ec);
+  if (!artifact::overlay_safe_path(image_rootfs) || !artifact::overlay_safe_path(run_root))
+    return fail(errc::io, "cannot mount overlay: a path contains ',', ':' or '\\'");
+  const std::string base = "lowerdir=" + image_rootfs.string() + ",upperdir=" + upper.string() + ",workdir=" + work.string();
+  if (::mount("overlay", target.c_str(), "overlay", 0, (base + ",metacopy=on").c_str()) != 0 &&
+      ::mount("overlay", target.c_str(), "overlay", 0, base.c_str()) != 0)
+    return fail(errc::io, "could not mount overlay at " + target.string() + ": " + std::strerror(errno));
+  shift_tree(target, root_id);
+  return {};
 }
 
 }  // namespace detail
@@ -226,7 +268,9 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   const fs::path rootfs = out.bundle / "rootfs";
   const fs::path image_rootfs = fs::canonical(image.rootfs, ec);
   if (ec) return fail(errc::worker, "image root filesystem " + image.rootfs.string() + ": " + ec.message());
-  auto mounted = artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
+  const bool userns = options.user_namespace && !container.privileged;
+  auto mounted = userns ? detail::mount_shifted_overlay(image_rootfs, out.root, rootfs, options.userns_root)
+                        : artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
   if (!mounted) return fail(mounted.error().prefixed("image root filesystem: "));
   out.rootfs_mounted = true;
 
@@ -234,7 +278,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   spec.rootfs = rootfs;
   spec.hostname = "taskstep-" + out.root.filename().string().substr(4);
   spec.privileged = container.privileged;
-  spec.user_namespace = options.user_namespace && !container.privileged;
+  spec.user_namespace = userns;
   spec.userns_root = options.userns_root;
   spec.uid = user->uid;
   spec.gid = user->gid;
@@ -257,7 +301,6 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
 
   // The working directory and what lives in it.
   spec.mounts.push_back(bind_mount(working_dir, out.work));
-  const bool userns = spec.user_namespace;
   const uid_t owner_uid = userns && user->uid == 0 ? options.userns_root : user->uid;
   const gid_t owner_gid = userns && user->gid == 0 ? options.userns_root : user->gid;
   for (const auto& s : plan) {
@@ -269,7 +312,17 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
       });
       const fs::path source = fs::absolute(in.source);
       const fs::path layer = out.root / "layers" / std::to_string(s.index);
-      if (!holds_plain_dirs && s.rel != "." && artifact::overlay_safe_path(source) && artifact::overlay_safe_path(layer)) {
+      if (userns && !holds_plain_dirs) {
+        // Mounted here, on the host, so that its files can be handed to container root (the
+        // work directory's bind mount carries it into the container).
+        auto shifted = detail::mount_shifted_overlay(source, layer, target, options.userns_root);
+        if (shifted) {
+          out.host_mounts.push_back(target);
+          continue;
+        }
+      }
+      if (!userns && !holds_plain_dirs && s.rel != "." && artifact::overlay_safe_path(source) &&
+          artifact::overlay_safe_path(layer)) {
         fs::create_directories(layer / "upper", ec);
         fs::create_directories(layer / "work", ec);
         fs::create_directories(target, ec);
@@ -279,6 +332,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
       }
       auto copied = artifact::copy_tree(source, target);
       if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
+      if (userns) detail::shift_tree(target, options.userns_root);
     } else if (s.kind == staged::output) {
       fs::create_directories(target, ec);
       if (ec) return fail(errc::worker, "could not create output " + target.string() + ": " + ec.message());
