@@ -25,7 +25,10 @@
 #include "taskstep/image/concourse_resolver.hpp"
 #include "taskstep/placement/placement.hpp"
 #include "taskstep/step/task_step.hpp"
+#include "taskstep/image/registry.hpp"
 #include "taskstep/worker/local_process.hpp"
+#include "taskstep/worker/oci_runc.hpp"
+#include "taskstep/worker/pool.hpp"
 
 namespace taskstep_cli {
 
@@ -51,7 +54,11 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("--cache-dir", a.cache_dir, "DIR: where job caches live (default: ~/.cache/taskstep)");
   cmd.add_option("--timeout", a.timeout, "DURATION: abort the task after this long (Go syntax: 90s, 1h30m)");
   cmd.add_option("--grace", a.grace, "DURATION: SIGTERM → SIGKILL delay on abort (default 10s)");
-  cmd.add_option("--worker", a.worker, "worker type: local")->check(CLI::IsMember({"local"}));
+  cmd.add_option("--worker", a.worker, "worker type: local (host processes) or oci (runc containers)")
+      ->check(CLI::IsMember({"local", "oci"}));
+  cmd.add_option("--image-store", a.image_store, "DIR: where pulled images live (default: <cache dir>/images)");
+  cmd.add_option("--insecure-registry", a.insecure_registries, "HOST:PORT: a registry reached over plain http")->take_all();
+  cmd.add_flag("--no-user-namespace", a.no_user_namespace, "oci: run unprivileged containers without a user namespace");
   cmd.add_flag("--json", a.json, "print one JSON event per line instead of human output");
   cmd.add_option("ARGS", a.args, "arguments appended to run.args (after --)");
 }
@@ -297,19 +304,37 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     }
     auto grace = parse_duration(a.grace);
     if (!grace) throw fatal{"invalid --grace: " + grace.error().message()};
+    const fs::path cache_root = a.cache_dir.empty() ? default_cache_dir() : fs::path(a.cache_dir);
     worker::local_process_options wopts;
     // Each invocation gets its own run root, removed at the end (after outputs are copied out).
     char run_root_template[] = "/tmp/taskstep-runs-XXXXXX";
     if (mkdtemp(run_root_template) == nullptr) throw fatal{"could not create a run directory under /tmp"};
     wopts.work_root = run_root_template;
+    fs::permissions(wopts.work_root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);  // see oci_runc
     staging_dirs.push_back(wopts.work_root);
-    wopts.cache_root = a.cache_dir.empty() ? default_cache_dir() : fs::path(a.cache_dir);
+    wopts.cache_root = cache_root;
     wopts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
     // The local worker runs on the host and ignores images (with a warning), so it accepts the image
     // resource types Concourse ships.
     wopts.info.resource_types = {"registry-image", "docker-image"};
-    worker::local_process local(wopts);
-    step::single_worker workers(local);
+    // One pool type for every worker kind keeps the step compiled once; it holds the chosen worker.
+    using oci_worker = worker::oci_runc<image::registry_store>;
+    worker::worker_pool<worker::local_process, oci_worker> workers;
+    if (a.worker == "oci") {
+      worker::oci_runc_options oopts;
+      oopts.work_root = wopts.work_root;
+      oopts.cache_root = cache_root;
+      oopts.grace = wopts.grace;
+      oopts.user_namespace = !a.no_user_namespace;
+      image::registry_options ropts;
+      ropts.store_root = a.image_store.empty() ? cache_root / "images" : fs::path(a.image_store);
+      ropts.insecure_registries = a.insecure_registries;
+      oci_worker oci(oopts, image::registry_store(ropts));
+      if (auto why = oci.unavailable_reason(); !why.empty()) throw fatal{why};
+      workers.add(std::move(oci));
+    } else {
+      workers.add(worker::local_process(wopts));
+    }
 
     auto source = config::static_source(std::move(config)) | config::override_params(std::move(env_overrides)) |
                   config::override_params(std::move(params)) |

@@ -14,8 +14,9 @@ struct execute_args {
   std::string config;
   std::vector<std::string> inputs, mappings, outputs, tags, secrets, secret_files, args;
   var_options vars;
-  std::string image, job, cache_dir, timeout, grace = "10s", worker = "local";
-  bool privileged = false, include_ignored = false, json = false;
+  std::string image, job, cache_dir, timeout, grace = "10s", worker = "local", image_store;
+  std::vector<std::string> insecure_registries;
+  bool privileged = false, include_ignored = false, json = false, no_user_namespace = false;
 };
 
 void add_execute_flags(CLI::App& cmd, execute_args& a);

@@ -35,6 +35,7 @@
 
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,7 +187,11 @@ class oci_runc {
     }
 
     // 2. The bundle.
-    auto prepared = oci::prepare_container({options_.work_root, options_.user_namespace && user_namespaces_available(), 65535}, caches_, *spec_in,
+    const bool userns = options_.user_namespace && user_namespaces_available() && !container.privileged;
+    if (userns) {
+      if (auto why = unreachable_for_mapped_root(options_.work_root); !why.empty()) return fail(errc::worker, why);
+    }
+    auto prepared = oci::prepare_container({options_.work_root, userns, 65535}, caches_, *spec_in,
                                            process, image);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;
@@ -287,6 +292,21 @@ class oci_runc {
     auto tmp = std::filesystem::temp_directory_path(ec);
     if (ec) tmp = "/tmp";
     return tmp / "taskstep" / leaf;
+  }
+
+  // Container root in a user namespace is an unprivileged host uid: runc must reach the bundle as
+  // that uid, so every directory above the run directories needs the search (x) bit for others.
+  static std::string unreachable_for_mapped_root(const std::filesystem::path& work_root) {
+    std::error_code ec;
+    std::filesystem::create_directories(work_root, ec);
+    for (auto p = std::filesystem::absolute(work_root); ; p = p.parent_path()) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
+        return "the oci worker's work root " + work_root.string() + " is not reachable from a user namespace: " +
+               p.string() + " lacks the search permission for others (chmod o+x it, or turn user_namespace off)";
+      if (p == p.root_path()) break;
+    }
+    return {};
   }
 
   static bool user_namespaces_available() {
