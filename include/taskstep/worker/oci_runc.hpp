@@ -14,13 +14,13 @@
 //!    and resolves `run.user` (else the image's user) in the image's `/etc/passwd`.
 //!    `oci::bundle_config` writes `config.json` (see bundle.hpp for namespaces, capabilities,
 //!    devices and mounts in both modes). `linux.cgroupsPath` is `/taskstep/<id>`.
-//! 3. **Run.** `runc --root <state_root> run --keep --bundle <bundle> <id>` with stdin /dev/null
+//! 3. **Run.** `runc --root <state_root> run [--keep] --bundle <bundle> <id>` with stdin /dev/null
 //!    and stdout/stderr piped straight from the container (no TTY), streamed to `io` as they come.
 //!    The task runs under `init` (tini, bind-mounted at `/dev/init`) when one is configured, so it
 //!    is not pid 1: signals reach it with their default actions and zombies are reaped, as under
 //!    Garden's init. The exit status is the task's (128 + N when signal N killed it).
 //! 4. **Memory.** With a memory limit the container's cgroup is read after the process ends
-//!    (`--keep` keeps it until `runc delete`): when the kernel OOM-killed something in it,
+//!    (`--keep`, used only then, keeps it until `runc delete`): when the kernel OOM-killed something in it,
 //!    `run_result::oom_killed` is set and a line saying the limit was exceeded goes to `io.err`.
 //! 5. **Cleanup.** `runc delete --force <id>`, the rootfs is unmounted, and everything but the
 //!    outputs and caches (in the working directory) is removed. `release(result)` removes those.
@@ -220,7 +220,11 @@ class oci_runc {
     if (!runc_path) return fail(runc_path.error());
     detail::spawn_request req;
     req.program = *runc_path;
-    req.argv = {options_.runc, "--root", options_.state_root.string(), "run", "--keep", "--bundle", box.bundle.string(), id};
+    // --keep (delete it ourselves) only when the OOM count must be read from the container's cgroup.
+    const bool memory_limited = container.memory && *container.memory != 0;
+    req.argv = {options_.runc, "--root", options_.state_root.string(), "run"};
+    if (memory_limited) req.argv.emplace_back("--keep");
+    req.argv.insert(req.argv.end(), {"--bundle", box.bundle.string(), id});
     req.env = {"PATH=" + std::string(detail::default_path)};
     req.cwd = box.root;
     io.starting();
@@ -237,7 +241,8 @@ class oci_runc {
           while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
           }
         }
-        detail::runc_delete(o, id);
+        std::error_code ec;  // runc run deletes the container itself unless kept or killed
+        if (std::filesystem::exists(o.state_root / id, ec)) detail::runc_delete(o, id);
       }
     } guard{options_, id, child->pid};
 
@@ -245,7 +250,7 @@ class oci_runc {
     guard.pid = -1;
 
     // 4. Memory.
-    if (container.memory && *container.memory != 0 && !out.stopped &&
+    if (memory_limited && !out.stopped &&
         detail::oom_kills(options_.cgroup_root, box.spec.cgroups_path) > 0) {
       out.oom_killed = true;
       io.err("taskstep: the task exceeded its memory limit of " + std::to_string(*container.memory) +

@@ -41,8 +41,9 @@
 //! ## Cancellation
 //! srun turns a SIGTERM into an immediate SIGKILL of the step, so the worker signals the step
 //! itself: on a stop request it finds the job by its comment (`squeue`) and sends
-//! `scancel --signal=TERM <job>` (the task can trap it); after `grace` it runs `scancel <job>` and
-//! kills srun. A job still waiting for its allocation is cancelled at once. Before returning, it
+//! `scancel --signal=TERM <job>` (the task can trap it); after `grace` it sends srun SIGTERM
+//! (srun then SIGKILLs the step and ends the job at once); should srun still run 5 s later, it
+//! runs `scancel <job>` and SIGKILLs srun. A job still waiting for its allocation is cancelled at once. Before returning, it
 //! waits (bounded) until the job has left `squeue`. The result is `stopped = true` with valid
 //! outputs, as for `local_process`.
 //!
@@ -194,17 +195,23 @@ inline bool routine_line(std::string_view line, bool stopped) {
                      line.find("revoked") != std::string_view::npos || line.find("Force Terminated") != std::string_view::npos);
 }
 
-// The id of the job carrying `comment`, or "" (unknown, e.g. not submitted yet, or already gone).
-inline std::string find_job(const tool_launcher& l, const slurm_options& o, const std::string& comment) {
+// The id of the job carrying `comment` ("" when none: not submitted yet, or already gone), or
+// why squeue could not say.
+inline result<std::string> query_job(const tool_launcher& l, const slurm_options& o, const std::string& comment) {
   auto q = run_tool(l, o.squeue, {"-h", "--all", "-o", "%i|%k"}, o.tool_timeout);
-  if (!q || q->status != 0) return {};
+  if (!q) return fail(q.error());
+  if (q->status != 0) return fail(errc::worker, "squeue failed: " + q->err.substr(0, q->err.find('\n')));
   std::istringstream in(q->out);
   std::string line;
   while (std::getline(in, line)) {
     const auto bar = line.find('|');
     if (bar != std::string::npos && line.substr(bar + 1) == comment) return line.substr(0, bar);
   }
-  return {};
+  return std::string();
+}
+
+inline std::string find_job(const tool_launcher& l, const slurm_options& o, const std::string& comment) {
+  return query_job(l, o, comment).value_or(std::string());
 }
 
 // Waits (bounded) until no job with `comment` is left in squeue, cancelling it when needed.
@@ -387,6 +394,7 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
     command = {options.env_program, "-i", "--"};
     command.insert(command.end(), env.begin(), env.end());
     command.push_back(fs::absolute(*program).lexically_normal().string());
+    command.insert(command.end(), process.args.begin(), process.args.end());
     const std::string user = process.user.empty() ? spec.user : process.user;
     if (!user.empty())
       warnings.push_back("run.user '" + user + "' is ignored: Slurm runs the task as the submitting user");
@@ -484,8 +492,8 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
   const auto started_at = clock::now();
   const auto start_limit = options.start_timeout.count() > 0 ? std::chrono::duration_cast<clock::duration>(options.start_timeout)
                                                              : std::chrono::duration_cast<clock::duration>(options.allocation_wait + std::chrono::seconds(30));
-  bool running_seen = false, term_sent = false, kill_sent = false, start_failed = false;
-  std::string job_id;
+  bool running_seen = false, term_sent = false, kill_sent = false, hard_sent = false, start_failed = false;
+  std::string job_id, start_why;
   clock::time_point deadline{};
   auto wait_ms = [](clock::time_point t) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - clock::now()).count() + 1;
@@ -502,7 +510,7 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
     if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
     int timeout = pidfd.valid() && wake.valid() ? -1 : 20;
     auto bound = [&](int ms) { timeout = timeout < 0 ? ms : std::min(timeout, ms); };
-    if (term_sent && !kill_sent) bound(wait_ms(deadline));
+    if (term_sent && !hard_sent) bound(wait_ms(deadline));
     if (!running_seen && !term_sent) bound(wait_ms(started_at + start_limit));
     const int ready = ::poll(fds, n, timeout);
     if (ready < 0 && errno != EINTR) break;
@@ -525,22 +533,32 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
       else (void)::kill(-pid, SIGTERM);  // still waiting for its allocation: srun withdraws it
     }
     if (term_sent && !kill_sent && clock::now() >= deadline) {
+      // srun answers SIGTERM by killing the step at once (SIGKILL) and ending the job, which is
+      // faster than scancel (the job would stay COMPLETING for KillWait).
       kill_sent = true;
+      (void)::kill(pid, SIGTERM);
+      deadline = clock::now() + std::chrono::seconds(5);
+    }
+    if (kill_sent && !hard_sent && clock::now() >= deadline) {
+      hard_sent = true;
       if (job_id.empty()) job_id = find_job(launcher, options, comment);
       if (!job_id.empty()) (void)run_tool(launcher, options.scancel, {job_id}, options.tool_timeout);
       (void)::kill(-pid, SIGKILL);
     }
     if (!running_seen && !term_sent && clock::now() >= started_at + start_limit) {
-      job_id = find_job(launcher, options, comment);
+      auto job = query_job(launcher, options, comment);
+      if (!job) start_why = job.error().message();
+      job_id = job.value_or(std::string());
       auto state = job_id.empty() ? result<tool_output>(tool_output{}) :
                                     run_tool(launcher, options.squeue, {"-h", "-j", job_id, "-o", "%T"}, options.tool_timeout);
       if (state && state->out.rfind("RUNNING", 0) == 0) {
         running_seen = true;
       } else {
         start_failed = true;
+        if (!state && start_why.empty()) start_why = state.error().message();
         if (!job_id.empty()) (void)run_tool(launcher, options.scancel, {job_id}, options.tool_timeout);
         (void)::kill(-pid, SIGKILL);
-        term_sent = kill_sent = true;
+        term_sent = kill_sent = hard_sent = true;
       }
     }
   }
@@ -562,12 +580,16 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
   }
   filter.finish(forward_err);
   const bool stopped = term_sent && !start_failed;
-  if (term_sent) ensure_gone(launcher, options, comment);
+  if (term_sent && start_why.empty()) ensure_gone(launcher, options, comment);
 
   const int srun_status = detail::exit_status(status);
   const std::string& diag = filter.diagnostics();
   if (start_failed) {
     if (auto e = classify(diag, 1, options, spec, options.allocation_wait)) return fail(*e);
+    if (!start_why.empty())
+      return fail(errc::worker, "the Slurm controller is not reachable: srun had no allocation after " +
+                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(start_limit).count()) +
+                                    " s and " + start_why);
     return fail(errc::worker, "Slurm did not start the job within " +
                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(start_limit).count()) +
                                   " s (srun was killed; the job is cancelled)" +
