@@ -29,6 +29,8 @@
 #include "taskstep/worker/local_process.hpp"
 #include "taskstep/worker/oci_runc.hpp"
 #include "taskstep/worker/pool.hpp"
+#include "taskstep/worker/slurm.hpp"
+#include "taskstep/worker/with_images.hpp"
 
 namespace taskstep_cli {
 
@@ -54,8 +56,11 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("--cache-dir", a.cache_dir, "DIR: where job caches live (default: ~/.cache/taskstep)");
   cmd.add_option("--timeout", a.timeout, "DURATION: abort the task after this long (Go syntax: 90s, 1h30m)");
   cmd.add_option("--grace", a.grace, "DURATION: SIGTERM → SIGKILL delay on abort (default 10s)");
-  cmd.add_option("--worker", a.worker, "worker type: local (host processes) or oci (runc containers)")
-      ->check(CLI::IsMember({"local", "oci"}));
+  cmd.add_option("--worker", a.worker, "worker type: local (host processes), oci (runc containers) or slurm (srun job steps)")
+      ->check(CLI::IsMember({"local", "oci", "slurm"}));
+  cmd.add_option("--slurm-partition", a.slurm_partition, "slurm: the partition to run in (default: the cluster's default)");
+  cmd.add_option("--slurm-shared-root", a.slurm_shared_root, "slurm: DIR on a filesystem the nodes share, for run directories");
+  cmd.add_flag("--slurm-copy-rootfs", a.slurm_copy_rootfs, "slurm: copy images into the bundle (nodes other than this host)");
   cmd.add_option("--image-store", a.image_store, "DIR: where pulled images live (default: <cache dir>/images)");
   cmd.add_option("--insecure-registry", a.insecure_registries, "HOST:PORT: a registry reached over plain http")->take_all();
   cmd.add_flag("--no-user-namespace", a.no_user_namespace, "oci: run unprivileged containers without a user namespace");
@@ -319,16 +324,29 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     wopts.info.resource_types = {"registry-image", "docker-image"};
     // One pool type for every worker kind keeps the step compiled once; it holds the chosen worker.
     using oci_worker = worker::oci_runc<image::registry_store>;
-    worker::worker_pool<worker::local_process, oci_worker> workers;
-    if (a.worker == "oci") {
+    using slurm_worker = worker::with_images<worker::slurm, image::registry_store>;
+    worker::worker_pool<worker::local_process, oci_worker, slurm_worker> workers;
+    image::registry_options ropts;
+    ropts.store_root = a.image_store.empty() ? cache_root / "images" : fs::path(a.image_store);
+    ropts.insecure_registries = a.insecure_registries;
+    if (a.worker == "slurm") {
+      worker::slurm_options sopts;
+      sopts.partition = a.slurm_partition;
+      sopts.shared_root = a.slurm_shared_root.empty() ? wopts.work_root : fs::path(a.slurm_shared_root);
+      sopts.cache_root = cache_root;
+      sopts.grace = wopts.grace;
+      sopts.copy_rootfs = a.slurm_copy_rootfs;
+      // The cluster was chosen explicitly: untagged tasks run there; --tag picks node features.
+      sopts.advertise_features = !a.tags.empty();
+      worker::slurm cluster(sopts);
+      if (auto state = cluster.refresh(); !state) throw fatal{state.error().message()};
+      workers.add(slurm_worker(std::move(cluster), image::registry_store(ropts)));
+    } else if (a.worker == "oci") {
       worker::oci_runc_options oopts;
       oopts.work_root = wopts.work_root;
       oopts.cache_root = cache_root;
       oopts.grace = wopts.grace;
       oopts.user_namespace = !a.no_user_namespace;
-      image::registry_options ropts;
-      ropts.store_root = a.image_store.empty() ? cache_root / "images" : fs::path(a.image_store);
-      ropts.insecure_registries = a.insecure_registries;
       oci_worker oci(oopts, image::registry_store(ropts));
       if (auto why = oci.unavailable_reason(); !why.empty()) throw fatal{why};
       workers.add(std::move(oci));

@@ -111,6 +111,10 @@ struct slurm_options {
   std::string squeue = "squeue";
   std::string scancel = "scancel";
   std::string env_program = "/usr/bin/env";  //!< on the nodes: clears Slurm's variables, sets the task's
+  bool copy_rootfs = false;  //!< images: copy the rootfs into the bundle (needed when the nodes are other hosts)
+  //! `refresh()` adds the partition's node features to `info().tags`. As in Concourse, a tagged
+  //! worker then takes only tagged steps; turn it off to let untagged steps reach the cluster too.
+  bool advertise_features = true;
   bool print_warnings = true;                //!< write `[WARNING] ...` lines to io.err before starting
   worker_info info{"slurm", "linux", {}, {}, {}, 0, 0, {}};
 };
@@ -330,9 +334,9 @@ inline result<std::optional<oci::image_root>> image_of(const container_spec& spe
 // Stages a container run: the OCI bundle under `shared_root`, with inputs copied (not overlays).
 inline result<void> stage_container(const std::filesystem::path& shared_root, artifact::cache_store& caches,
                                     const container_spec& spec, const process_spec& process,
-                                    const oci::image_root& image, staged_run& run) {
+                                    const oci::image_root& image, staged_run& run, bool copy_rootfs) {
   namespace fs = std::filesystem;
-  auto prepared = oci::prepare_container({shared_root, false, 65535}, caches, spec, process, image);
+  auto prepared = oci::prepare_container({shared_root, false, 65535, copy_rootfs}, caches, spec, process, image);
   if (!prepared) return fail(prepared.error());
   oci::prepared_container& box = run.box.emplace(std::move(*prepared));
   // Inputs as overlays inside the container would need the sources on the nodes: copy them.
@@ -400,7 +404,7 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
       warnings.push_back("run.user '" + user + "' is ignored: Slurm runs the task as the submitting user");
     if (spec.privileged) warnings.emplace_back("privileged is ignored: without an image the task runs on the node's host");
   } else {
-    auto staged = stage_container(shared_root, caches, spec, process, **image, run);
+    auto staged = stage_container(shared_root, caches, spec, process, **image, run, options.copy_rootfs);
     if (!staged) return fail(staged.error());
     auto& box = *run.box;
     chdir = box.spec.cwd;
@@ -708,8 +712,9 @@ class slurm {
     info_ = options_.info;
     if (info_.name.empty()) info_.name = "slurm";
     info_.platform = "linux";
-    for (const auto& f : state_.features)
-      if (std::find(info_.tags.begin(), info_.tags.end(), f) == info_.tags.end()) info_.tags.push_back(f);
+    if (options_.advertise_features)
+      for (const auto& f : state_.features)
+        if (std::find(info_.tags.begin(), info_.tags.end(), f) == info_.tags.end()) info_.tags.push_back(f);
     info_.active_tasks = state_.running_jobs;
     info_.active_containers = state_.running_jobs + state_.pending_jobs;
     return state_;

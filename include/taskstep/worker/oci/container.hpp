@@ -110,6 +110,8 @@ struct prepare_options {
   std::filesystem::path work_root;  //!< where run directories are made
   bool user_namespace = false;      //!< see bundle_spec::user_namespace
   std::uint32_t userns_root = 65535;
+  bool copy_rootfs = false;         //!< copy the image into `bundle/rootfs` instead of an overlay mount
+                                    //!< (a mount on this host is invisible to other nodes of a cluster)
 };
 
 namespace detail {
@@ -269,10 +271,16 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   const fs::path image_rootfs = fs::canonical(image.rootfs, ec);
   if (ec) return fail(errc::worker, "image root filesystem " + image.rootfs.string() + ": " + ec.message());
   const bool userns = options.user_namespace && !container.privileged;
-  auto mounted = userns ? detail::mount_shifted_overlay(image_rootfs, out.root, rootfs, options.userns_root)
-                        : artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
-  if (!mounted) return fail(mounted.error().prefixed("image root filesystem: "));
-  out.rootfs_mounted = true;
+  if (options.copy_rootfs) {
+    auto copied = artifact::copy_tree(image_rootfs, rootfs);
+    if (!copied) return fail(copied.error().prefixed("image root filesystem: "));
+    if (userns) detail::shift_tree(rootfs, options.userns_root);
+  } else {
+    auto mounted = userns ? detail::mount_shifted_overlay(image_rootfs, out.root, rootfs, options.userns_root)
+                          : artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
+    if (!mounted) return fail(mounted.error().prefixed("image root filesystem: "));
+    out.rootfs_mounted = true;
+  }
 
   bundle_spec& spec = out.spec;
   spec.rootfs = rootfs;
