@@ -64,6 +64,7 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("--image-store", a.image_store, "DIR: where pulled images live (default: <cache dir>/images)");
   cmd.add_option("--insecure-registry", a.insecure_registries, "HOST:PORT: a registry reached over plain http")->take_all();
   cmd.add_flag("--no-user-namespace", a.no_user_namespace, "oci: run unprivileged containers without a user namespace");
+  cmd.add_option("--runc-root", a.runc_root, "oci: DIR for runc's container state (default /run/taskstep-runc)");
   cmd.add_flag("--json", a.json, "print one JSON event per line instead of human output");
   cmd.add_option("ARGS", a.args, "arguments appended to run.args (after --)");
 }
@@ -347,6 +348,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       oopts.cache_root = cache_root;
       oopts.grace = wopts.grace;
       oopts.user_namespace = !a.no_user_namespace;
+      if (!a.runc_root.empty()) oopts.state_root = fs::absolute(a.runc_root);
       oci_worker oci(oopts, image::registry_store(ropts));
       if (auto why = oci.unavailable_reason(); !why.empty()) throw fatal{why};
       workers.add(std::move(oci));

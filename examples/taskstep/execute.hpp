@@ -16,7 +16,7 @@ struct execute_args {
   var_options vars;
   std::string image, job, cache_dir, timeout, grace = "10s", worker = "local", image_store;
   std::vector<std::string> insecure_registries;
-  std::string slurm_partition, slurm_shared_root;
+  std::string slurm_partition, slurm_shared_root, runc_root;
   bool slurm_copy_rootfs = false;
   bool privileged = false, include_ignored = false, json = false, no_user_namespace = false;
 };
