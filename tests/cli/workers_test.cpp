@@ -33,6 +33,10 @@ std::string slurm_unavailable() {
   const char* conf = std::getenv("SLURM_CONF");
   if (conf == nullptr || *conf == '\0') return "SLURM_CONF is not set (.ci/slurm-up starts a cluster)";
   if (!fs::exists(conf)) return std::string("SLURM_CONF names a missing file: ") + conf;
+  auto ping = taskstep::worker::detail::run_command({"sinfo", "-h", "-o", "%P"}, std::chrono::seconds(5),
+                                                    {"PATH=/usr/bin:/bin", std::string("SLURM_CONF=") + conf});
+  if (!ping || ping->status != 0 || ping->timed_out)
+    return "the Slurm controller of " + std::string(conf) + " does not answer (run the tests inside its network namespace)";
   return {};
 }
 

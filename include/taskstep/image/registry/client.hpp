@@ -6,6 +6,8 @@
 //! Failures read as sentences naming the image, the registry and what to change; a registry that
 //! cannot be reached is `errc::io`, every other failure `errc::worker`.
 
+#include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -348,7 +350,7 @@ class registry_session {
       }
       auto r = detail::http_get(req);
       if (!r) return fail(unreachable(r.error(), req.url));
-      if (r->status != 401) return r;
+      if (r->status != 401) return std::move(*r);
       if (attempt > 0) return fail(auth_error("HTTP 401: " + detail::registry_error_text(r->body)));
       if (auto a = authenticate(r->header("www-authenticate")); !a) return fail(a.error());
     }

@@ -214,9 +214,19 @@ inline result<pull_spec> parse_pull_spec(const image_resource& r, const std::vec
       auto mp = detail::source_string(m, "password", "source.registry_mirror");
       if (!mp) return fail(mp.error());
       if (!*host || (*host)->empty()) return fail(errc::invalid_config, "source.registry_mirror needs a host");
-      // Used only for Docker Hub names, as the registry-image resource does.
+      // Used only for Docker Hub names, as the registry-image resource does. A scheme is tolerated:
+      // `http://` means the mirror is plain http.
+      std::string mirror_host = **host;
+      bool plain = false;
+      if (mirror_host.rfind("https://", 0) == 0) {
+        mirror_host.erase(0, 8);
+      } else if (mirror_host.rfind("http://", 0) == 0) {
+        mirror_host.erase(0, 7);
+        plain = true;
+      }
+      while (!mirror_host.empty() && mirror_host.back() == '/') mirror_host.pop_back();
       if (spec.ref.docker_hub)
-        spec.mirror = registry_endpoint{**host, is_insecure(**host), {mu->value_or(""), mp->value_or("")}};
+        spec.mirror = registry_endpoint{mirror_host, plain || is_insecure(mirror_host), {mu->value_or(""), mp->value_or("")}};
     }
   }
   return spec;
