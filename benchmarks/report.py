@@ -16,7 +16,8 @@ context = {}
 
 UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
-for bench in ("step_bench", "config_bench", "vars_bench", "placement_bench", "local_run_bench", "staging_bench"):
+for bench in ("step_bench", "config_bench", "vars_bench", "placement_bench", "local_run_bench", "staging_bench",
+              "container_run_bench"):
     path = os.path.join(results_dir, bench + ".json")
     if not os.path.exists(path):
         continue
@@ -147,8 +148,10 @@ for arg, label in (("10000", "10,000 files of 4 KiB"), ("0", "one %s MiB file" %
     row("6 staging", "overlay mount vs cp -a, %s" % label, "staging_bench", "overlay/files:%s" % arg, "cp_a/files:%s" % arg)
 
 # 7. Containers.
-rows.append(("7 container", "taskstep `true` in a container vs runc run", "n/a", "n/a", "n/a", "≤ 1.1×",
-             "not measured: no container worker yet"))
+for u, m, label in ((0, 0, "no user namespace, runs under /tmp"), (1, 0, "user namespace (default), /tmp"),
+                    (0, 1, "no user namespace, runs under /dev/shm"), (1, 1, "user namespace, /dev/shm")):
+    row("7 container", "oci_runc `true` vs runc run of a ready bundle, %s" % label, "container_run_bench",
+        "worker_run/userns:%d/tmpfs:%d" % (u, m), "raw_runc", "≤ 1.1×", lambda r, a: r <= 1.1)
 
 # 8. Compile time, memory and size.
 compile_tsv = os.path.join(results_dir, "compile.tsv")

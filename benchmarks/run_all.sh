@@ -31,7 +31,7 @@ for arg in "$@"; do
   esac
 done
 
-benches=(step_bench config_bench vars_bench placement_bench local_run_bench staging_bench)
+benches=(step_bench config_bench vars_bench placement_bench local_run_bench staging_bench container_run_bench)
 
 if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
   gen=()
