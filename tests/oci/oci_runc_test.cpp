@@ -316,3 +316,26 @@ TEST_CASE("oci_runc: with a user namespace, container root is an unprivileged ho
   CHECK(st.st_uid == 65535u);  // what the task wrote belongs to the mapped uid on the host
   w.release(*r);
 }
+
+TEST_CASE("oci_runc: without overlays (copy_rootfs) the image and the inputs are copies the task may change", "[oci]") {
+  REQUIRE_CONTAINERS();
+  for (const bool userns : {true, false}) {
+    fixture f;
+    f.options.copy_rootfs = true;
+    f.options.user_namespace = userns;
+    auto w = f.worker();
+    const fs::path src = f.dir.write("artifacts/src/file.txt", "original\n").parent_path();
+    auto c = f.spec();
+    c.inputs.push_back({"src", "src", src, "src"});
+    container_io io;
+    auto r = w.run(c, sh("echo changed > src/file.txt && cat src/file.txt && echo x > /etc/added && rm /bin/ls && echo ok"),
+                   io, {});
+    REQUIRE(r);
+    INFO(io.err_text);
+    CHECK(io.out_text == "changed\nok\n");
+    CHECK(slurp(src / "file.txt") == "original\n");
+    CHECK(fs::is_symlink(f.image / "rootfs/bin/ls"));
+    CHECK_FALSE(fs::exists(f.image / "rootfs/etc/added"));
+    CHECK(fs::is_empty(f.options.work_root));
+  }
+}

@@ -76,6 +76,7 @@ struct oci_runc_options {
   std::filesystem::path init = "/usr/bin/tini-static";  //!< static init for /dev/init; empty or missing = none
   std::filesystem::path default_rootfs;  //!< rootfs for tasks without an image; empty = error
   std::chrono::milliseconds grace{10000};
+  bool copy_rootfs = false;            //!< copy the image and inputs instead of overlays (automatic without overlayfs)
   bool user_namespace = true;          //!< unprivileged tasks: container root is host uid 65535, where the kernel allows
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
   worker_info info{"oci", "linux", {}, {}, {"registry-image", "docker-image"}, 0, 0, {}};
@@ -191,7 +192,7 @@ class oci_runc {
     if (userns) {
       if (auto why = unreachable_for_mapped_root(options_.work_root); !why.empty()) return fail(errc::worker, why);
     }
-    auto prepared = oci::prepare_container({options_.work_root, userns, 65535}, caches_, *spec_in,
+    auto prepared = oci::prepare_container({options_.work_root, userns, 65535, options_.copy_rootfs}, caches_, *spec_in,
                                            process, image);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;

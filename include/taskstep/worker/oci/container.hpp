@@ -16,6 +16,10 @@
 //!   copied instead, because those must be plain directories that outlive the run; so is an input
 //!   whose path overlayfs cannot take (`,` `:` `\`).
 //!
+//! Where overlayfs is missing (not in /proc/filesystems) or the rootfs mount fails (e.g. an upper
+//! directory on a filesystem overlayfs refuses), the rootfs and the inputs are copied instead: the
+//! same isolation, at the cost of a copy per run. `prepare_options::copy_rootfs` asks for that.
+//!
 //! Paths are checked as the local worker checks them: an input, output, cache or `run.dir` that
 //! climbs out of the working directory is refused.
 
@@ -271,15 +275,19 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   const fs::path image_rootfs = fs::canonical(image.rootfs, ec);
   if (ec) return fail(errc::worker, "image root filesystem " + image.rootfs.string() + ": " + ec.message());
   const bool userns = options.user_namespace && !container.privileged;
-  if (options.copy_rootfs) {
+  // Overlays where the kernel has overlayfs and the mount works; copies otherwise (the same
+  // decision then holds for the inputs, which live on the same filesystems).
+  bool overlays = !options.copy_rootfs && artifact::overlay_available();
+  if (overlays) {
+    auto mounted = userns ? detail::mount_shifted_overlay(image_rootfs, out.root, rootfs, options.userns_root)
+                          : artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
+    if (mounted) out.rootfs_mounted = true;
+    else overlays = false;
+  }
+  if (!overlays) {
     auto copied = artifact::copy_tree(image_rootfs, rootfs);
     if (!copied) return fail(copied.error().prefixed("image root filesystem: "));
     if (userns) detail::shift_tree(rootfs, options.userns_root);
-  } else {
-    auto mounted = userns ? detail::mount_shifted_overlay(image_rootfs, out.root, rootfs, options.userns_root)
-                          : artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
-    if (!mounted) return fail(mounted.error().prefixed("image root filesystem: "));
-    out.rootfs_mounted = true;
   }
 
   bundle_spec& spec = out.spec;
@@ -320,7 +328,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
       });
       const fs::path source = fs::absolute(in.source);
       const fs::path layer = out.root / "layers" / std::to_string(s.index);
-      if (userns && !holds_plain_dirs) {
+      if (overlays && userns && !holds_plain_dirs) {
         // Mounted here, on the host, so that its files can be handed to container root (the
         // work directory's bind mount carries it into the container).
         auto shifted = detail::mount_shifted_overlay(source, layer, target, options.userns_root);
@@ -329,7 +337,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
           continue;
         }
       }
-      if (!userns && !holds_plain_dirs && s.rel != "." && artifact::overlay_safe_path(source) &&
+      if (overlays && !userns && !holds_plain_dirs && s.rel != "." && artifact::overlay_safe_path(source) &&
           artifact::overlay_safe_path(layer)) {
         fs::create_directories(layer / "upper", ec);
         fs::create_directories(layer / "work", ec);
