@@ -140,6 +140,7 @@
 #include "taskstep/core/working_dir.hpp"
 #include "taskstep/worker/detail/cgroup.hpp"
 #include "taskstep/worker/detail/process.hpp"
+#include "taskstep/worker/detail/run_paths.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
 namespace taskstep::worker {
@@ -171,35 +172,6 @@ struct io_ref {
   void (*starting)(void*);
   void (*write)(void*, std::string_view, bool is_err);
 };
-
-// `p` resolved inside the working directory (relative, cleaned, "." for the directory itself), or
-// nullopt when it climbs out. An absolute path counts as relative, as in Concourse's path.Join.
-inline std::optional<std::string> inside_working_dir(std::string_view p) {
-  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
-  std::string c = clean_path(p);
-  if (c == ".." || c.rfind("../", 0) == 0) return std::nullopt;
-  return c;
-}
-
-// True when `a` is `b` or below it (both as returned by inside_working_dir).
-inline bool at_or_below(const std::string& a, const std::string& b) {
-  return b == "." || a == b || (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && a[b.size()] == '/');
-}
-
-inline std::size_t depth(const std::string& rel) {
-  return rel == "." ? 0 : static_cast<std::size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
-}
-
-inline std::filesystem::path under(const std::filesystem::path& dir, const std::string& rel) {
-  return rel == "." ? dir : dir / rel;
-}
-
-inline std::filesystem::path default_root(const char* leaf) {
-  std::error_code ec;
-  auto tmp = std::filesystem::temp_directory_path(ec);
-  if (ec) tmp = "/tmp";
-  return tmp / "taskstep" / leaf;
-}
 
 // Where a run lives, and what must be undone if it is abandoned.
 struct run_dir {
@@ -255,14 +227,6 @@ inline result<std::optional<run_as>> resolve_user(const std::string& user, std::
     return std::optional<run_as>{};
   }
   return std::optional<run_as>{run_as{pw.pw_uid, pw.pw_gid, user}};
-}
-
-inline void chown_tree(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
-  (void)::lchown(dir.c_str(), uid, gid);
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    (void)::lchown(it->path().c_str(), uid, gid);
 }
 
 // One staged path: an input, an output or a cache, with its place inside the working directory.
@@ -629,44 +593,13 @@ class local_process {
   //! into the store when no output or other cache shares it, and copies it otherwise. Call it
   //! before `release`.
   result<void> commit_caches(const container_spec& container, const run_result& ran) {
-    if (ran.stopped || container.job.empty()) return {};
-    for (const auto& c : container.caches) {
-      const auto rel = detail::inside_working_dir(c.path);
-      const auto it = ran.caches.find(clean_path(c.path));
-      if (!rel || it == ran.caches.end()) continue;
-      bool shared = false;
-      for (const auto& o : container.outputs) {
-        const auto orel = detail::inside_working_dir(o.path.empty() ? o.name : o.path);
-        if (orel && (detail::at_or_below(*orel, *rel) || detail::at_or_below(*rel, *orel))) shared = true;
-      }
-      for (const auto& other : container.caches) {
-        const auto crel = detail::inside_working_dir(other.path);
-        if (&other != &c && crel && (detail::at_or_below(*crel, *rel) || detail::at_or_below(*rel, *crel)))
-          shared = true;
-      }
-      auto committed = caches_.commit({container.team, container.job, container.step_name, *rel}, it->second,
-                                      shared ? artifact::commit_mode::copy : artifact::commit_mode::move);
-      if (!committed) return fail(committed.error().prefixed("cache '" + *rel + "': "));
-    }
-    return {};
+    return detail::commit_run_caches(caches_, container, ran);
   }
 
   //! Removes the run directory holding `ran`'s outputs and caches. Call it when the build no longer
   //! needs them (after registering/copying the outputs and committing the caches).
   void release(const run_result& ran) const {
-    namespace fs = std::filesystem;
-    const fs::path root = options_.work_root.empty() ? detail::default_root("runs") : options_.work_root;
-    std::vector<fs::path> dirs;
-    auto note = [&](const fs::path& p) {
-      const auto rel = p.lexically_relative(root);
-      if (rel.empty() || *rel.begin() == ".." ) return;
-      const fs::path first = *rel.begin();
-      if (first.string().rfind("run-", 0) != 0) return;
-      if (std::find(dirs.begin(), dirs.end(), root / first) == dirs.end()) dirs.push_back(root / first);
-    };
-    for (const auto& [_, p] : ran.outputs) note(p);
-    for (const auto& [_, p] : ran.caches) note(p);
-    for (const auto& d : dirs) (void)artifact::remove_tree(d);
+    detail::release_run_dirs(options_.work_root.empty() ? detail::default_root("runs") : options_.work_root, ran);
   }
 
  private:

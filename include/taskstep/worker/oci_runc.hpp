@@ -61,6 +61,7 @@
 #include "taskstep/image/metadata.hpp"
 #include "taskstep/worker/detail/command.hpp"
 #include "taskstep/worker/detail/process.hpp"
+#include "taskstep/worker/detail/run_paths.hpp"
 #include "taskstep/worker/oci/bundle.hpp"
 #include "taskstep/worker/oci/container.hpp"
 #include "taskstep/worker/worker_client.hpp"
@@ -128,8 +129,8 @@ class oci_runc {
   explicit oci_runc(oci_runc_options options = {}, Fetcher fetcher = {})
       : options_(std::move(options)),
         fetcher_(std::move(fetcher)),
-        caches_(options_.cache_root.empty() ? default_root("caches") : options_.cache_root) {
-    if (options_.work_root.empty()) options_.work_root = default_root("oci-runs");
+        caches_(options_.cache_root.empty() ? detail::default_root("caches") : options_.cache_root) {
+    if (options_.work_root.empty()) options_.work_root = detail::default_root("oci-runs");
   }
 
   [[nodiscard]] const worker_info& info() const noexcept { return options_.info; }
@@ -202,7 +203,7 @@ class oci_runc {
     std::error_code ec;
     if (!options_.init.empty() && std::filesystem::is_regular_file(options_.init, ec)) {
       box.spec.mounts.insert(box.spec.mounts.begin(), oci::mount{"/dev/init", "bind", options_.init.string(), {"bind", "ro"}});
-      box.spec.args.insert(box.spec.args.begin(), {"/dev/init", "-s", "-g", "--"});
+      box.spec.args.insert(box.spec.args.begin(), {"/dev/init", "-s", "--"});
     }
     if (auto written = oci::write_config(box.bundle, box.spec); !written) return fail(written.error());
 
@@ -263,43 +264,13 @@ class oci_runc {
 
   //! Promotes the caches of a finished job build (as `local_process::commit_caches`).
   result<void> commit_caches(const container_spec& container, const run_result& ran) {
-    if (ran.stopped || container.job.empty()) return {};
-    for (const auto& c : container.caches) {
-      const auto it = ran.caches.find(clean_path(c.path));
-      const auto rel = oci::detail::relative_inside(c.path);
-      if (!rel || it == ran.caches.end()) continue;
-      auto committed = caches_.commit({container.team, container.job, container.step_name, *rel}, it->second,
-                                      artifact::commit_mode::copy);
-      if (!committed) return fail(committed.error().prefixed("cache '" + *rel + "': "));
-    }
-    return {};
+    return detail::commit_run_caches(caches_, container, ran);
   }
 
   //! Removes the run directory holding `ran`'s outputs and caches.
-  void release(const run_result& ran) const {
-    namespace fs = std::filesystem;
-    std::vector<fs::path> dirs;
-    auto note = [&](const fs::path& p) {
-      const auto rel = p.lexically_relative(fs::absolute(options_.work_root));
-      if (rel.empty() || *rel.begin() == "..") return;
-      const fs::path first = *rel.begin();
-      if (first.string().rfind("run-", 0) != 0) return;
-      const fs::path dir = fs::absolute(options_.work_root) / first;
-      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
-    };
-    for (const auto& [_, p] : ran.outputs) note(p);
-    for (const auto& [_, p] : ran.caches) note(p);
-    for (const auto& d : dirs) (void)artifact::remove_tree(d);
-  }
+  void release(const run_result& ran) const { detail::release_run_dirs(options_.work_root, ran); }
 
  private:
-  static std::filesystem::path default_root(const char* leaf) {
-    std::error_code ec;
-    auto tmp = std::filesystem::temp_directory_path(ec);
-    if (ec) tmp = "/tmp";
-    return tmp / "taskstep" / leaf;
-  }
-
   // Container root in a user namespace is an unprivileged host uid: runc must reach the bundle as
   // that uid, so every directory above the run directories needs the search (x) bit for others.
   static std::string unreachable_for_mapped_root(const std::filesystem::path& work_root) {

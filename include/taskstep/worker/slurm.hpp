@@ -745,43 +745,12 @@ class slurm {
 
   //! Promotes the caches of a finished job build, as `local_process::commit_caches` does.
   result<void> commit_caches(const container_spec& container, const run_result& ran) {
-    if (ran.stopped || container.job.empty()) return {};
-    for (const auto& c : container.caches) {
-      const auto rel = detail::inside_working_dir(c.path);
-      const auto it = ran.caches.find(clean_path(c.path));
-      if (!rel || it == ran.caches.end()) continue;
-      bool shared = false;
-      for (const auto& o : container.outputs) {
-        const auto orel = detail::inside_working_dir(o.path.empty() ? o.name : o.path);
-        if (orel && (detail::at_or_below(*orel, *rel) || detail::at_or_below(*rel, *orel))) shared = true;
-      }
-      for (const auto& other : container.caches) {
-        const auto crel = detail::inside_working_dir(other.path);
-        if (&other != &c && crel && (detail::at_or_below(*crel, *rel) || detail::at_or_below(*rel, *crel)))
-          shared = true;
-      }
-      auto committed = caches_.commit({container.team, container.job, container.step_name, *rel}, it->second,
-                                      shared ? artifact::commit_mode::copy : artifact::commit_mode::move);
-      if (!committed) return fail(committed.error().prefixed("cache '" + *rel + "': "));
-    }
-    return {};
+    return detail::commit_run_caches(caches_, container, ran);
   }
 
   //! Removes the run directory holding `ran`'s outputs and caches.
   void release(const run_result& ran) const {
-    namespace fs = std::filesystem;
-    const fs::path root = fs::absolute(options_.shared_root.empty() ? detail::default_root("slurm-runs") : options_.shared_root);
-    std::vector<fs::path> dirs;
-    auto note = [&](const fs::path& p) {
-      const auto rel = p.lexically_relative(root);
-      if (rel.empty() || *rel.begin() == "..") return;
-      const fs::path first = *rel.begin();
-      if (first.string().rfind("run-", 0) != 0) return;
-      if (std::find(dirs.begin(), dirs.end(), root / first) == dirs.end()) dirs.push_back(root / first);
-    };
-    for (const auto& [_, p] : ran.outputs) note(p);
-    for (const auto& [_, p] : ran.caches) note(p);
-    for (const auto& d : dirs) (void)artifact::remove_tree(d);
+    detail::release_run_dirs(options_.shared_root.empty() ? detail::default_root("slurm-runs") : options_.shared_root, ran);
   }
 
  private:

@@ -42,6 +42,7 @@
 #include "taskstep/core/container_spec.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/working_dir.hpp"
+#include "taskstep/worker/detail/run_paths.hpp"
 #include "taskstep/worker/oci/bundle.hpp"
 
 namespace taskstep::worker::oci {
@@ -120,31 +121,9 @@ struct prepare_options {
 
 namespace detail {
 
-inline std::optional<std::string> relative_inside(std::string_view p) {
-  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
-  std::string c = clean_path(p);
-  if (c == ".." || c.rfind("../", 0) == 0) return std::nullopt;
-  return c;
-}
-
-inline bool at_or_below(const std::string& a, const std::string& b) {
-  return b == "." || a == b || (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && a[b.size()] == '/');
-}
-
-inline std::filesystem::path under(const std::filesystem::path& dir, const std::string& rel) {
-  return rel == "." ? dir : dir / rel;
-}
-
+// `rel` (from inside_working_dir) as an absolute path inside the container.
 inline std::string inside(const std::string& working_dir, const std::string& rel) {
   return rel == "." ? working_dir : working_dir + "/" + rel;
-}
-
-inline void chown_tree(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
-  (void)::lchown(dir.c_str(), uid, gid);
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    (void)::lchown(it->path().c_str(), uid, gid);
 }
 
 // True when `program` exists in the rootfs along `path_value` (symlinks count; they may be
@@ -220,7 +199,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   for (std::size_t i = 0; i < container.inputs.size(); ++i) {
     const auto& in = container.inputs[i];
     const std::string& p = in.path.empty() ? in.name : in.path;
-    auto rel = detail::relative_inside(p);
+    auto rel = worker::detail::inside_working_dir(p);
     if (!rel) return refuse("input '" + in.name + "' path", p);
     std::error_code ec;
     if (!fs::is_directory(in.source, ec))
@@ -231,21 +210,20 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   for (std::size_t i = 0; i < container.outputs.size(); ++i) {
     const auto& out = container.outputs[i];
     const std::string& p = out.path.empty() ? out.name : out.path;
-    auto rel = detail::relative_inside(p);
+    auto rel = worker::detail::inside_working_dir(p);
     if (!rel) return refuse("output '" + out.name + "' path", p);
     plan.push_back({staged::output, i, *rel});
   }
   for (std::size_t i = 0; i < container.caches.size(); ++i) {
-    auto rel = detail::relative_inside(container.caches[i].path);
+    auto rel = worker::detail::inside_working_dir(container.caches[i].path);
     if (!rel) return refuse("cache path", container.caches[i].path);
     plan.push_back({staged::cache, i, *rel});
   }
-  auto dir_rel = detail::relative_inside(process.dir);
+  auto dir_rel = worker::detail::inside_working_dir(process.dir);
   if (!dir_rel) return refuse("run.dir", process.dir);
-  auto depth = [](const std::string& rel) {
-    return rel == "." ? std::size_t{0} : static_cast<std::size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
-  };
-  std::stable_sort(plan.begin(), plan.end(), [&](const staged& a, const staged& b) { return depth(a.rel) < depth(b.rel); });
+  std::stable_sort(plan.begin(), plan.end(), [](const staged& a, const staged& b) {
+    return worker::detail::depth(a.rel) < worker::detail::depth(b.rel);
+  });
 
   std::error_code ec;
   if (!fs::is_directory(image.rootfs, ec))
@@ -320,11 +298,11 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   const uid_t owner_uid = userns && user->uid == 0 ? options.userns_root : user->uid;
   const gid_t owner_gid = userns && user->gid == 0 ? options.userns_root : user->gid;
   for (const auto& s : plan) {
-    const fs::path target = detail::under(out.work, s.rel);
+    const fs::path target = worker::detail::under(out.work, s.rel);
     if (s.kind == staged::input) {
       const auto& in = container.inputs[s.index];
       const bool holds_plain_dirs = std::any_of(plan.begin(), plan.end(), [&](const staged& o) {
-        return o.kind != staged::input && detail::at_or_below(o.rel, s.rel);
+        return o.kind != staged::input && worker::detail::at_or_below(o.rel, s.rel);
       });
       const fs::path source = fs::absolute(in.source);
       const fs::path layer = out.root / "layers" / std::to_string(s.index);
@@ -352,17 +330,17 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
     } else if (s.kind == staged::output) {
       fs::create_directories(target, ec);
       if (ec) return fail(errc::worker, "could not create output " + target.string() + ": " + ec.message());
-      if (owner_uid != 0 || owner_gid != 0) detail::chown_tree(target, owner_uid, owner_gid);
+      if (owner_uid != 0 || owner_gid != 0) worker::detail::chown_tree(target, owner_uid, owner_gid);
       const auto& o = container.outputs[s.index];
       out.outputs[clean_path(o.path.empty() ? o.name : o.path)] = target;
     } else {
       auto staged_cache = caches.stage({container.team, container.job, container.step_name, s.rel}, target);
       if (!staged_cache) return fail(staged_cache.error().prefixed("cache '" + s.rel + "': "));
-      if (owner_uid != 0 || owner_gid != 0) detail::chown_tree(target, owner_uid, owner_gid);
+      if (owner_uid != 0 || owner_gid != 0) worker::detail::chown_tree(target, owner_uid, owner_gid);
       out.caches[clean_path(container.caches[s.index].path)] = target;
     }
   }
-  const fs::path cwd = detail::under(out.work, *dir_rel);
+  const fs::path cwd = worker::detail::under(out.work, *dir_rel);
   fs::create_directories(cwd, ec);
   if (ec) return fail(errc::worker, "could not create run.dir " + cwd.string() + ": " + ec.message());
   if (owner_uid != 0 || owner_gid != 0) {
