@@ -3,11 +3,11 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "cli/run_command.hpp"
+#include "common/slurm_cluster.hpp"
 #include "oci/oci_support.hpp"
 
 namespace fs = std::filesystem;
@@ -28,17 +28,6 @@ struct container_workspace {
   }
   ~container_workspace() { fs::remove_all(dir); }
 };
-
-std::string slurm_unavailable() {
-  const char* conf = std::getenv("SLURM_CONF");
-  if (conf == nullptr || *conf == '\0') return "SLURM_CONF is not set (.ci/slurm-up starts a cluster)";
-  if (!fs::exists(conf)) return std::string("SLURM_CONF names a missing file: ") + conf;
-  auto ping = taskstep::worker::detail::run_command({"sinfo", "-h", "-o", "%P"}, std::chrono::seconds(5),
-                                                    {"PATH=/usr/bin:/bin", std::string("SLURM_CONF=") + conf});
-  if (!ping || ping->status != 0 || ping->timed_out)
-    return "the Slurm controller of " + std::string(conf) + " does not answer (run the tests inside its network namespace)";
-  return {};
-}
 
 }  // namespace
 
@@ -96,7 +85,7 @@ TEST_CASE("execute --worker oci: rootfs_uri, exit status, timeout leaves no cont
 }
 
 TEST_CASE("execute --worker slurm runs the task as a Slurm job step, on the host or in a container", "[cli][slurm]") {
-  if (auto why = slurm_unavailable(); !why.empty()) {
+  if (auto why = taskstep::test::slurm_cluster_missing(); !why.empty()) {
     WARN("SKIPPED: " << why);
     return;
   }

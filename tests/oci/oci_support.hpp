@@ -7,11 +7,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/recording_io.hpp"
 #include "common/temp_dir.hpp"
 #include "taskstep/worker/detail/command.hpp"
 #include "taskstep/worker/detail/process.hpp"
@@ -59,18 +59,7 @@ inline void write_busybox_image(const std::filesystem::path& dir, const std::vec
   std::ofstream(dir / "metadata.json") << meta;
 }
 
-// Records what a task wrote; `on_out` may react to output (e.g. stop once it says it is ready).
-struct container_io {
-  int starts = 0;
-  std::string out_text, err_text;
-  std::function<void(const std::string&)> on_out;
-  void starting() { ++starts; }
-  void out(std::string_view s) {
-    out_text.append(s);
-    if (on_out) on_out(out_text);
-  }
-  void err(std::string_view s) { err_text.append(s); }
-};
+using container_io = recording_io;
 
 // Containers runc still knows in `state_root`.
 inline std::string runc_list(const std::filesystem::path& state_root) {

@@ -4,10 +4,10 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "common/slurm_cluster.hpp"
 #include "common/temp_dir.hpp"
 #include "taskstep/artifact/directory_repository.hpp"
 #include "taskstep/config/static_source.hpp"
@@ -23,14 +23,6 @@ using namespace taskstep;
 using taskstep::test::temp_dir;
 
 namespace {
-
-std::string no_cluster() {
-  const char* conf = std::getenv("SLURM_CONF");
-  if (conf == nullptr || *conf == '\0') return "SLURM_CONF is not set (start a cluster with .ci/slurm-up and source its env file)";
-  auto r = worker::slurm_detail::run_tool({}, "sinfo", {"-h", "-o", "%T"}, std::chrono::seconds(3));
-  if (!r || r->status != 0) return "the Slurm controller does not answer";
-  return {};
-}
 
 struct mixed_pool {
   temp_dir dir;
@@ -72,7 +64,7 @@ struct mixed_pool {
 }  // namespace
 
 TEST_CASE("placement chooses between a local worker and the Slurm cluster by tags", "[slurm][placement]") {
-  if (auto why = no_cluster(); !why.empty()) {
+  if (auto why = taskstep::test::slurm_cluster_missing(); !why.empty()) {
     WARN("SKIPPED: " << why);
     return;
   }

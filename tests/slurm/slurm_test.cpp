@@ -7,11 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include "common/recording_io.hpp"
+#include "common/slurm_cluster.hpp"
 #include "common/temp_dir.hpp"
 #include "taskstep/worker/slurm.hpp"
 
@@ -21,17 +22,7 @@ using namespace taskstep;
 using taskstep::test::temp_dir;
 namespace fs = std::filesystem;
 
-struct recording_io {
-  int starts = 0;
-  std::string out_text, err_text;
-  std::function<void(const std::string&)> on_out;
-  void starting() { ++starts; }
-  void out(std::string_view s) {
-    out_text.append(s);
-    if (on_out) on_out(out_text);
-  }
-  void err(std::string_view s) { err_text.append(s); }
-};
+using test::recording_io;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -40,19 +31,9 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-// Empty when the cluster answers, else why the tests are skipped.
-std::string cluster_missing() {
-  const char* conf = std::getenv("SLURM_CONF");
-  if (conf == nullptr || *conf == '\0') return "SLURM_CONF is not set (start a cluster with .ci/slurm-up and source its env file)";
-  auto r = worker::slurm_detail::run_tool({}, "sinfo", {"-h", "-o", "%T"}, std::chrono::seconds(3));
-  if (!r) return "the Slurm controller does not answer: " + r.error().message();
-  if (r->status != 0) return "sinfo failed: " + r->err;
-  return {};
-}
-
 #define REQUIRE_CLUSTER()                            \
   do {                                               \
-    static const std::string why = cluster_missing(); \
+    static const std::string why = taskstep::test::slurm_cluster_missing(); \
     if (!why.empty()) {                              \
       WARN("SKIPPED: " << why);                      \
       return;                                        \
