@@ -38,7 +38,7 @@ TEST_CASE("a static source returns a copy of its config every time", "[config][s
   CHECK(second->params.at("A") == "x");
 }
 
-TEST_CASE("a static source does not validate; validating() does, with the bare message", "[config][static]") {
+TEST_CASE("a static source does not validate, validating() does, with the bare message", "[config][static]") {
   config::static_source s(config_from_yaml("run: {path: echo}\ninputs: [{}]\noutputs: [{name: o}, {}]"));
   CHECK(s.fetch());
   auto v = config::static_source(config_from_yaml("run: {path: echo}\ninputs: [{}]\noutputs: [{name: o}, {}]")) |

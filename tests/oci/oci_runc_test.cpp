@@ -193,7 +193,7 @@ TEST_CASE("oci_runc: limits reach the container's cgroup (also without a user na
   else CHECK(io.out_text.rfind("67108864\n", 0) == 0);
 }
 
-TEST_CASE("oci_runc: unprivileged tasks cannot see host files or mount; privileged ones can mount", "[oci]") {
+TEST_CASE("oci_runc: unprivileged tasks cannot see host files or mount, privileged ones can mount", "[oci]") {
   REQUIRE_CONTAINERS();
   fixture f;
   auto w = f.worker();
@@ -253,7 +253,7 @@ TEST_CASE("oci_runc: cancellation sends TERM, then KILL after the grace period, 
   }
 }
 
-TEST_CASE("oci_runc: rootfs_uri raw:// runs; other schemes and missing programs are clear errors", "[oci]") {
+TEST_CASE("oci_runc: rootfs_uri raw:// runs, other schemes and missing programs are clear errors", "[oci]") {
   REQUIRE_CONTAINERS();
   fixture f;
   auto w = f.worker();

@@ -176,7 +176,7 @@ TEST_CASE("no worker for the platform gives Concourse's no workers satisfying er
   CHECK(w.runs == 0);
 }
 
-TEST_CASE("default limits fill only absent keys; an explicit 0 is kept", "[step][limits]") {
+TEST_CASE("default limits fill only absent keys, an explicit 0 is kept", "[step][limits]") {
   scripted_worker w;
   step::single_worker set(w);
   step::step_options o;
@@ -190,7 +190,7 @@ TEST_CASE("default limits fill only absent keys; an explicit 0 is kept", "[step]
   CHECK(w.last_spec.memory == 0u);
 }
 
-TEST_CASE("env holds params as NAME=value; run.user wins over the image's", "[step]") {
+TEST_CASE("env holds params as NAME=value, run.user wins over the image's", "[step]") {
   scripted_worker w;
   step::single_worker set(w);
   auto s = make_step(plan_with("platform: linux\nrun: {path: x, user: me}\nparams: {B: 2, A: yes}\n"), w, set);
