@@ -139,7 +139,7 @@ TEST_CASE("execute: the first Ctrl-C aborts gracefully, keeps outputs and leaves
   const auto task = w.task(
       "platform: linux\noutputs: [{name: out}]\n"
       "run: {path: sh, args: [-c, 'echo $$ > " + pid_file.string() +
-      "; trap \"echo trapped > out/t; exit 9\" TERM; echo ready; while true; do sleep 0.05; done']}\n");
+      "; trap \"echo trapped > out/t; exit 9\" TERM; echo ready-$((40+2)); while true; do sleep 0.05; done']}\n");
   const auto out_path = w.dir / "stdout";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -151,12 +151,12 @@ TEST_CASE("execute: the first Ctrl-C aborts gracefully, keeps outputs and leaves
   pid_t pid = 0;
   REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&actions);
-  for (int i = 0; i < 200 && slurp(out_path).find("ready") == std::string::npos; ++i)
+  // The marker is computed by the shell, so it cannot be matched in the `running sh -c ...` line the
+  // command prints before the task starts (waiting for a plain "ready" signalled the task before it
+  // had set its trap).
+  for (int i = 0; i < 200 && slurp(out_path).find("ready-42") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  REQUIRE(slurp(out_path).find("ready") != std::string::npos);
-  // Let the shell settle into its loop: a TERM that lands while it forks `sleep` was seen to lose the
-  // trap's write under ASan (about 1 run in 4); see the issue note.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(slurp(out_path).find("ready-42") != std::string::npos);
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
