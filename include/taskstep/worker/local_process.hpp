@@ -173,6 +173,15 @@ struct io_ref {
   void (*write)(void*, std::string_view, bool is_err);
 };
 
+template <process_io IO>
+io_ref make_io_ref(IO& io) {
+  return {&io, [](void* self) { static_cast<IO*>(self)->starting(); },
+          [](void* self, std::string_view bytes, bool is_err) {
+            if (is_err) static_cast<IO*>(self)->err(bytes);
+            else static_cast<IO*>(self)->out(bytes);
+          }};
+}
+
 // Where a run lives, and what must be undone if it is abandoned.
 struct run_dir {
   std::filesystem::path root;                  // <work_root>/run-XXXXXX
@@ -229,52 +238,17 @@ inline result<std::optional<run_as>> resolve_user(const std::string& user, std::
   return std::optional<run_as>{run_as{pw.pw_uid, pw.pw_gid, user}};
 }
 
-// One staged path: an input, an output or a cache, with its place inside the working directory.
-struct staged {
-  enum kind_t { input, output, cache } kind;
-  std::size_t index;
-  std::string rel;
-};
-
 // The whole run, outside the template (see the file comment of local_process.hpp).
 inline result<run_result> run_local(const local_process_options& options, artifact::cache_store& caches,
                                     const container_spec& spec, const process_spec& process, io_ref io,
                                     std::stop_token stop) {
   namespace fs = std::filesystem;
   using clock = std::chrono::steady_clock;
-  auto refuse = [](std::string what, const std::string& value) {
-    return fail(errc::worker, what + " '" + value + "' resolves outside the working directory");
-  };
-
   // 1. Paths.
-  std::vector<staged> plan;
-  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-    const auto& in = spec.inputs[i];
-    const std::string& p = in.path.empty() ? in.name : in.path;
-    auto rel = inside_working_dir(p);
-    if (!rel) return refuse("input '" + in.name + "' path", p);
-    std::error_code ec;
-    if (!fs::is_directory(in.source, ec))
-      return fail(errc::worker, "input '" + in.name + "': artifact '" + in.artifact + "' directory " +
-                                    in.source.string() + " does not exist");
-    plan.push_back({staged::input, i, *rel});
-  }
-  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
-    const auto& out = spec.outputs[i];
-    const std::string& p = out.path.empty() ? out.name : out.path;
-    auto rel = inside_working_dir(p);
-    if (!rel) return refuse("output '" + out.name + "' path", p);
-    plan.push_back({staged::output, i, *rel});
-  }
-  for (std::size_t i = 0; i < spec.caches.size(); ++i) {
-    auto rel = inside_working_dir(spec.caches[i].path);
-    if (!rel) return refuse("cache path", spec.caches[i].path);
-    plan.push_back({staged::cache, i, *rel});
-  }
-  auto dir_rel = inside_working_dir(process.dir);
-  if (!dir_rel) return refuse("run.dir", process.dir);
-  std::stable_sort(plan.begin(), plan.end(),
-                   [](const staged& a, const staged& b) { return depth(a.rel) < depth(b.rel); });
+  auto planned = plan_staging(spec, process);
+  if (!planned) return fail(planned.error());
+  const std::vector<staged>& plan = planned->paths;
+  const std::optional<std::string> dir_rel = planned->dir;
 
   std::vector<std::string> warnings;
   if (!std::holds_alternative<no_image>(spec.image))
@@ -305,10 +279,7 @@ inline result<run_result> run_local(const local_process_options& options, artifa
     const fs::path target = under(work, s.rel);
     if (s.kind == staged::input) {
       const auto& in = spec.inputs[s.index];
-      const bool holds_plain_dirs = std::any_of(plan.begin(), plan.end(), [&](const staged& o) {
-        return o.kind != staged::input && at_or_below(o.rel, s.rel);
-      });
-      if (try_overlay && !holds_plain_dirs) {
+      if (try_overlay && !holds_plain_dirs(*planned, s)) {
         const fs::path layer = run.root / "overlay" / std::to_string(s.index);
         auto mounted = artifact::mount_overlay(in.source, layer / "upper", layer / "work", target);
         if (mounted) {
@@ -573,13 +544,7 @@ class local_process {
   //! `io`. A stop request gives `run_result::stopped = true` (outputs valid); errors mean nothing ran.
   template <process_io IO>
   result<run_result> run(const container_spec& container, const process_spec& process, IO& io, std::stop_token stop) {
-    detail::io_ref ref{
-        &io, [](void* self) { static_cast<IO*>(self)->starting(); },
-        [](void* self, std::string_view bytes, bool is_err) {
-          if (is_err) static_cast<IO*>(self)->err(bytes);
-          else static_cast<IO*>(self)->out(bytes);
-        }};
-    return detail::run_local(options_, caches_, container, process, ref, std::move(stop));
+    return detail::run_local(options_, caches_, container, process, detail::make_io_ref(io), std::move(stop));
   }
 
   //! The warnings `run` would print for this spec (limits not enforced, user or image ignored),

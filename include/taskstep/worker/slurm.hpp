@@ -246,37 +246,10 @@ inline result<std::filesystem::path> stage_host(const std::filesystem::path& sha
                                                 const container_spec& spec, const process_spec& process, staged_run& run) {
   namespace fs = std::filesystem;
   using detail::staged;
-  auto refuse = [](std::string what, const std::string& value) {
-    return fail(errc::worker, what + " '" + value + "' resolves outside the working directory");
-  };
-  std::vector<staged> plan;
-  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-    const auto& in = spec.inputs[i];
-    const std::string& p = in.path.empty() ? in.name : in.path;
-    auto rel = detail::inside_working_dir(p);
-    if (!rel) return refuse("input '" + in.name + "' path", p);
-    std::error_code ec;
-    if (!fs::is_directory(in.source, ec))
-      return fail(errc::worker, "input '" + in.name + "': artifact '" + in.artifact + "' directory " +
-                                    in.source.string() + " does not exist");
-    plan.push_back({staged::input, i, *rel});
-  }
-  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
-    const auto& out = spec.outputs[i];
-    const std::string& p = out.path.empty() ? out.name : out.path;
-    auto rel = detail::inside_working_dir(p);
-    if (!rel) return refuse("output '" + out.name + "' path", p);
-    plan.push_back({staged::output, i, *rel});
-  }
-  for (std::size_t i = 0; i < spec.caches.size(); ++i) {
-    auto rel = detail::inside_working_dir(spec.caches[i].path);
-    if (!rel) return refuse("cache path", spec.caches[i].path);
-    plan.push_back({staged::cache, i, *rel});
-  }
-  auto dir_rel = detail::inside_working_dir(process.dir);
-  if (!dir_rel) return refuse("run.dir", process.dir);
-  std::stable_sort(plan.begin(), plan.end(),
-                   [](const staged& a, const staged& b) { return detail::depth(a.rel) < detail::depth(b.rel); });
+  auto planned = detail::plan_staging(spec, process);
+  if (!planned) return fail(planned.error());
+  const std::vector<staged>& plan = planned->paths;
+  const std::optional<std::string> dir_rel = planned->dir;
 
   std::error_code ec;
   fs::create_directories(shared_root, ec);
@@ -724,13 +697,7 @@ class slurm {
   //! `run_result::stopped = true` (outputs valid); errors mean it did not run to an exit status.
   template <process_io IO>
   result<run_result> run(const container_spec& container, const process_spec& process, IO& io, std::stop_token stop) {
-    detail::io_ref ref{
-        &io, [](void* self) { static_cast<IO*>(self)->starting(); },
-        [](void* self, std::string_view bytes, bool is_err) {
-          if (is_err) static_cast<IO*>(self)->err(bytes);
-          else static_cast<IO*>(self)->out(bytes);
-        }};
-    return slurm_detail::run_slurm(options_, caches_, container, process, ref, std::move(stop));
+    return slurm_detail::run_slurm(options_, caches_, container, process, detail::make_io_ref(io), std::move(stop));
   }
 
   //! The warnings `run` would print (a user or `privileged` ignored without an image).

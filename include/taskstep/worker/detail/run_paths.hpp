@@ -44,6 +44,65 @@ inline std::filesystem::path under(const std::filesystem::path& dir, const std::
   return rel == "." ? dir : dir / rel;
 }
 
+// One staged path: an input, an output or a cache, with its place inside the working directory.
+struct staged {
+  enum kind_t { input, output, cache } kind;
+  std::size_t index;  // into container_spec::inputs / outputs / caches
+  std::string rel;    // as inside_working_dir returns it
+};
+
+// Where everything of a run goes inside the working directory, parents first, and `run.dir`.
+struct staging_plan {
+  std::vector<staged> paths;
+  std::string dir;
+};
+
+// Checks every input, output and cache path and `run.dir` (each must stay inside the working
+// directory; an input's source must exist) and orders them parents first. The messages name the
+// field and the value, e.g. `output 'out' path '../x' resolves outside the working directory`.
+inline result<staging_plan> plan_staging(const container_spec& spec, const process_spec& process) {
+  auto refuse = [](const std::string& what, const std::string& value) {
+    return fail(errc::worker, what + " '" + value + "' resolves outside the working directory");
+  };
+  staging_plan plan;
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    const auto& in = spec.inputs[i];
+    const std::string& p = in.path.empty() ? in.name : in.path;
+    auto rel = inside_working_dir(p);
+    if (!rel) return refuse("input '" + in.name + "' path", p);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(in.source, ec))
+      return fail(errc::worker, "input '" + in.name + "': artifact '" + in.artifact + "' directory " +
+                                    in.source.string() + " does not exist");
+    plan.paths.push_back({staged::input, i, *rel});
+  }
+  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
+    const auto& out = spec.outputs[i];
+    const std::string& p = out.path.empty() ? out.name : out.path;
+    auto rel = inside_working_dir(p);
+    if (!rel) return refuse("output '" + out.name + "' path", p);
+    plan.paths.push_back({staged::output, i, *rel});
+  }
+  for (std::size_t i = 0; i < spec.caches.size(); ++i) {
+    auto rel = inside_working_dir(spec.caches[i].path);
+    if (!rel) return refuse("cache path", spec.caches[i].path);
+    plan.paths.push_back({staged::cache, i, *rel});
+  }
+  auto dir = inside_working_dir(process.dir);
+  if (!dir) return refuse("run.dir", process.dir);
+  plan.dir = *dir;
+  std::stable_sort(plan.paths.begin(), plan.paths.end(),
+                   [](const staged& a, const staged& b) { return depth(a.rel) < depth(b.rel); });
+  return plan;
+}
+
+// True when an output or cache lies at or below `input`: the input must then be a plain copy,
+// because those directories must outlive the run.
+inline bool holds_plain_dirs(const staging_plan& plan, const staged& input) {
+  return std::any_of(plan.paths.begin(), plan.paths.end(),
+                     [&](const staged& o) { return o.kind != staged::input && at_or_below(o.rel, input.rel); });
+}
+
 // `$TMPDIR/taskstep/<leaf>` (or /tmp/taskstep/<leaf>).
 inline std::filesystem::path default_root(const char* leaf) {
   std::error_code ec;

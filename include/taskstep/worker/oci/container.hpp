@@ -187,43 +187,11 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
                                                     const container_spec& container, const process_spec& process,
                                                     const image_root& image) {
   namespace fs = std::filesystem;
-  auto refuse = [](const std::string& what, const std::string& value) {
-    return fail(errc::worker, what + " '" + value + "' resolves outside the working directory");
-  };
-  struct staged {
-    enum kind_t { input, output, cache } kind;
-    std::size_t index;
-    std::string rel;
-  };
-  std::vector<staged> plan;
-  for (std::size_t i = 0; i < container.inputs.size(); ++i) {
-    const auto& in = container.inputs[i];
-    const std::string& p = in.path.empty() ? in.name : in.path;
-    auto rel = worker::detail::inside_working_dir(p);
-    if (!rel) return refuse("input '" + in.name + "' path", p);
-    std::error_code ec;
-    if (!fs::is_directory(in.source, ec))
-      return fail(errc::worker, "input '" + in.name + "': artifact '" + in.artifact + "' directory " +
-                                    in.source.string() + " does not exist");
-    plan.push_back({staged::input, i, *rel});
-  }
-  for (std::size_t i = 0; i < container.outputs.size(); ++i) {
-    const auto& out = container.outputs[i];
-    const std::string& p = out.path.empty() ? out.name : out.path;
-    auto rel = worker::detail::inside_working_dir(p);
-    if (!rel) return refuse("output '" + out.name + "' path", p);
-    plan.push_back({staged::output, i, *rel});
-  }
-  for (std::size_t i = 0; i < container.caches.size(); ++i) {
-    auto rel = worker::detail::inside_working_dir(container.caches[i].path);
-    if (!rel) return refuse("cache path", container.caches[i].path);
-    plan.push_back({staged::cache, i, *rel});
-  }
-  auto dir_rel = worker::detail::inside_working_dir(process.dir);
-  if (!dir_rel) return refuse("run.dir", process.dir);
-  std::stable_sort(plan.begin(), plan.end(), [](const staged& a, const staged& b) {
-    return worker::detail::depth(a.rel) < worker::detail::depth(b.rel);
-  });
+  using worker::detail::staged;
+  auto planned = worker::detail::plan_staging(container, process);
+  if (!planned) return fail(planned.error());
+  const std::vector<staged>& plan = planned->paths;
+  const std::optional<std::string> dir_rel = planned->dir;
 
   std::error_code ec;
   if (!fs::is_directory(image.rootfs, ec))
@@ -301,9 +269,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
     const fs::path target = worker::detail::under(out.work, s.rel);
     if (s.kind == staged::input) {
       const auto& in = container.inputs[s.index];
-      const bool holds_plain_dirs = std::any_of(plan.begin(), plan.end(), [&](const staged& o) {
-        return o.kind != staged::input && worker::detail::at_or_below(o.rel, s.rel);
-      });
+      const bool holds_plain_dirs = worker::detail::holds_plain_dirs(*planned, s);
       const fs::path source = fs::absolute(in.source);
       const fs::path layer = out.root / "layers" / std::to_string(s.index);
       if (overlays && userns && !holds_plain_dirs) {
