@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "taskstep/config/concepts.hpp"
+#include "taskstep/core/artifact.hpp"
 #include "taskstep/core/container_spec.hpp"
 #include "taskstep/core/task_plan.hpp"
 #include "taskstep/core/working_dir.hpp"
@@ -41,27 +42,45 @@
 
 namespace taskstep::step {
 
-//! A set of workers the step can place on: `infos()` and `run(index, container, process, io, stop)`.
+//! A set of workers the step can place on: `infos()` and `run(index, container, process, io, stop)`
+//! with any `process_io` (checked against a private archetype).
 template <class S>
 concept worker_set = requires(S& s, const S& cs, const container_spec& c, const process_spec& p,
-                              null_process_io& io, std::stop_token stop) {
+                              taskstep::detail::archetype_process_io& io, std::stop_token stop) {
   { cs.infos() } -> std::same_as<std::vector<worker_info>>;
   { s.run(std::size_t{0}, c, p, io, stop) } -> std::same_as<result<run_result>>;
 };
 
-//! Makes a single worker client a worker set of one.
-template <worker::worker_client W>
+//! The sentence `basic_task_step` asserts for its `Workers` (`static_assert` takes a literal only).
+#define TASKSTEP_WORKER_SET_MESSAGE                                                                       \
+  "taskstep: Workers is not a worker_set: it needs infos() const -> std::vector<worker_info> and "        \
+  "run(std::size_t index, const container_spec&, const process_spec&, IO&, std::stop_token) -> "          \
+  "result<run_result> for any process_io IO (put one worker client in step::single_worker, several in " \
+  "worker::worker_pool)"
+
+//! Optional: commits the caches of a finished run on worker `index` (job builds only).
+template <class S>
+concept commits_caches_at = requires(S& s, std::size_t index, const container_spec& c, const run_result& r) {
+  { s.commit_caches(index, c, r) } -> std::same_as<result<void>>;
+};
+
+//! Makes a single worker client a worker set of one; models `commits_caches_at` whatever `W` has
+//! (a worker without caches commits nothing).
+template <class W>
 class single_worker {
+  static_assert(worker::worker_client<W>, TASKSTEP_WORKER_CLIENT_MESSAGE);
+
  public:
   explicit single_worker(W& w) : worker_(&w) {}
   [[nodiscard]] std::vector<worker_info> infos() const { return {worker_->info()}; }
-  template <process_io IO>
+  template <class IO>
   result<run_result> run(std::size_t, const container_spec& c, const process_spec& p, IO& io, std::stop_token stop) {
+    static_assert(process_io<IO>, TASKSTEP_PROCESS_IO_MESSAGE);
     return worker_->run(c, p, io, stop);
   }
-  //! Forwards to the worker's `commit_caches(container_spec, run_result)` when it has one.
+  //! Forwards to the worker's `commit_caches(container_spec, run_result)` when it models `commits_caches`.
   result<void> commit_caches(std::size_t, const container_spec& c, const run_result& r) {
-    if constexpr (requires { worker_->commit_caches(c, r); }) return worker_->commit_caches(c, r);
+    if constexpr (worker::commits_caches<W>) return worker_->commit_caches(c, r);
     else return {};
   }
   W& get() { return *worker_; }
@@ -214,12 +233,10 @@ inline std::vector<std::pair<std::string, std::string>> output_names(const task_
 //! - `Workers` models `worker_set` (e.g. `worker::worker_pool<local_process>`, or `single_worker<W>`).
 template <class ConfigSource, class ImageResolver, class PlacementStrategy, class Workers>
 class basic_task_step {
-  static_assert(config::config_source<ConfigSource>,
-                "taskstep: a config source must provide fetch() -> result<task_config> and warnings()");
-  static_assert(placement::placement_strategy<PlacementStrategy>,
-                "taskstep: a placement strategy must provide narrow(workers, candidates, container_spec)");
-  static_assert(worker_set<Workers>,
-                "taskstep: the workers must provide infos() and run(index, container_spec, process_spec, io, stop_token)");
+  static_assert(config::config_source<ConfigSource>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+  static_assert(image::image_resolver<ImageResolver>, TASKSTEP_IMAGE_RESOLVER_MESSAGE);
+  static_assert(placement::placement_strategy<PlacementStrategy>, TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
+  static_assert(worker_set<Workers>, TASKSTEP_WORKER_SET_MESSAGE);
 
  public:
   basic_task_step(task_plan plan, ConfigSource source, ImageResolver resolver, PlacementStrategy strategy,
@@ -231,13 +248,14 @@ class basic_task_step {
         workers_(workers),
         options_(std::move(options)) {}
 
-  //! Runs the step. `Artifacts` is the build's artifact repository: `find(name) -> const path*` and
-  //! `add(name, dir)` (e.g. `artifact::directory_repository`). Errors are returned and also reported
-  //! through `delegate.errored`.
-  template <class Artifacts, task_delegate Delegate>
+  //! Runs the step. `Artifacts` is the build's `artifact_repository` (inputs and the image are found
+  //! in it, outputs added to it; e.g. `artifact::directory_repository`). Errors are returned and also
+  //! reported through `delegate.errored`.
+  template <class Artifacts, class Delegate>
   result<step_outcome> run(Artifacts& artifacts, Delegate& delegate, std::stop_token stop = {}) {
-    static_assert(image::image_resolver<ImageResolver, Artifacts>,
-                  "taskstep: an image resolver must provide resolve(plan, config, artifacts) -> result<image_spec>");
+    static_assert(artifact_repository<Artifacts>, TASKSTEP_ARTIFACT_REPOSITORY_MESSAGE);
+    static_assert(task_delegate<Delegate>, TASKSTEP_TASK_DELEGATE_MESSAGE);
+    static_assert(image::image_resolver<ImageResolver, Artifacts>, TASKSTEP_IMAGE_RESOLVER_MESSAGE);
     auto out = run_steps(artifacts, delegate, stop);
     if (!out) {
       // A message may quote a path, user or value built from a credential (e.g. a worker's
@@ -300,7 +318,7 @@ class basic_task_step {
       if (index.error().code() == errc::cancelled) return fail(stop_reason());
       return fail(index.error());
     }
-    if constexpr (requires { delegate.selected_worker(std::string_view{}); })
+    if constexpr (reports_selected_worker<Delegate>)
       delegate.selected_worker(vars::redact(infos[*index].name, secrets));
 
     process_spec process{config.run.path, config.run.args, config.run.dir, spec->user};
@@ -320,7 +338,7 @@ class basic_task_step {
     delegate.finished(ran->exit_status);
     register_outputs(config, *ran, artifacts);
     if (!plan_.job.empty()) {
-      if constexpr (requires { workers_.commit_caches(*index, *spec, *ran); }) {
+      if constexpr (commits_caches_at<Workers>) {
         if (auto ok = workers_.commit_caches(*index, *spec, *ran); !ok) return fail(ok.error());
       }
     }
