@@ -90,10 +90,11 @@ TEST_CASE("execute: the shown command keeps an argument that is a prefix of a se
 
 TEST_CASE("execute --json: log payloads hold whole UTF-8 characters and add up to the output", "[cli][secrets][utf8]") {
   secrets_workspace w;
-  // One ASCII byte first, so that reads of an even size would cut every two-byte character.
+  // One ASCII byte, then the characters, through one writer (tr) that writes blocks of an even size:
+  // every block boundary cuts a two-byte character.
   auto r = run_taskstep({"execute", "--json", "-c",
                          w.task("platform: linux\nrun:\n  path: sh\n"
-                                "  args: [-c, 'printf x; yes \u00e9 | head -n 100000 | tr -d \"\\n\"']\n")});
+                                "  args: [-c, '(printf x; yes \u00e9 | head -n 100000) | tr -d \"\\n\"']\n")});
   CHECK(r.exit_code == 0);
   std::string expected = "x";
   for (int i = 0; i < 100000; ++i) expected += "\u00e9";
