@@ -7,8 +7,8 @@
 
 #include <concepts>
 #include <functional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
