@@ -223,3 +223,38 @@ TEST_CASE("invalid UTF-8 bytes pass through the output streams unchanged", "[ste
   CHECK(step::detail::complete_utf8_prefix("a\xf0\x9f\x98") == 1);
   CHECK(step::detail::complete_utf8_prefix("a\xc3") == 1);
 }
+
+namespace {
+
+// Busy for the first `busy_calls` descriptions, free afterwards (single-threaded: placement asks
+// from the step's thread).
+struct busy_then_free_worker : scripted_worker {
+  mutable int calls = 0;
+  int busy_calls = 2;
+  mutable worker_info shown;
+  const worker_info& info() const {
+    shown = description;
+    shown.active_tasks = calls++ < busy_calls ? 1 : 0;
+    return shown;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the busy status lines written while waiting for a worker go through the redactor", "[step][redaction]") {
+  busy_then_free_worker w;
+  step::single_worker set(w);
+  task_plan p = plan_with("platform: linux\nrun: {path: x}\n");
+  auto source = config::static_source(p.config) | config::validating();
+  auto o = with_secret("workers");  // a word of the busy message itself
+  o.poll_interval = std::chrono::milliseconds(20);
+  o.status_interval = std::chrono::milliseconds(1);
+  step::basic_task_step s(p, std::move(source), image::concourse_resolver{}, placement::limit_active_tasks{1}, set,
+                          std::move(o));
+  memory_artifacts a;
+  step::recording_delegate d;
+  REQUIRE(s.run(a, d));
+  CHECK(w.runs == 1);
+  CHECK(contains(d.stdout_text, "All ((redacted)) are busy at the moment, please stand-by.\n"));
+  CHECK_FALSE(contains(d.stdout_text, "workers"));
+}
