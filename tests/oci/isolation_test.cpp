@@ -207,7 +207,7 @@ TEST_CASE("oci::user_namespace_base skips ranges /etc/subuid, /etc/subgid and /e
   temp_dir etc;
   CHECK(worker::oci::user_namespace_base(etc.path()) == 65536u);
   etc.write("subuid", "alice:100000:65536\n");
-  CHECK(worker::oci::user_namespace_base(etc.path()) == 65536u);  // 65536..131071 overlaps 100000..
+  CHECK(worker::oci::user_namespace_base(etc.path()) == 196608u);  // 65536.. and 131072.. overlap 100000..165535
   etc.write("subuid", "alice:65536:65536\n");
   CHECK(worker::oci::user_namespace_base(etc.path()) == 131072u);
   etc.write("passwd", "bob:x:140000:140000::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n");
