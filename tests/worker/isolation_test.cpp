@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -219,5 +220,77 @@ TEST_CASE("local: two concurrent runs committing one cache leave one of the two 
     CHECK(files == 150);
     CHECK(same);
     CHECK((first == "run0\n" || first == "run1\n"));
+  }
+}
+
+namespace {
+
+// Sets TMPDIR for the scope (the default roots read it on every run), restoring it after.
+struct tmpdir_scope {
+  std::string old;
+  bool had;
+  explicit tmpdir_scope(const fs::path& p) : had(std::getenv("TMPDIR") != nullptr) {
+    if (had) old = std::getenv("TMPDIR");
+    ::setenv("TMPDIR", p.c_str(), 1);
+  }
+  ~tmpdir_scope() {
+    if (had) ::setenv("TMPDIR", old.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("local: the default run roots honour TMPDIR, are 0711 and owned by the invoking user", "[worker][local][isolation][roots]") {
+  temp_dir dir;
+  tmpdir_scope scope(dir.path());
+  worker::local_process_options o;  // default work and cache roots
+  o.use_cgroups = false;
+  worker::local_process w(o);
+  auto spec = spec_with();
+  spec.outputs.push_back({"out", "out"});
+
+  SECTION("positive control: created private") {
+    recording_io io;
+    auto r = w.run(spec, shell("pwd"), io, {});
+    REQUIRE(r);
+    CHECK(io.out_text.rfind((dir.path() / "taskstep/runs/run-").string(), 0) == 0);
+    for (const char* d : {"taskstep", "taskstep/runs", "taskstep/caches"}) {
+      struct stat st {};
+      REQUIRE(::lstat((dir.path() / d).c_str(), &st) == 0);
+      CHECK((st.st_mode & 07777) == 0711);
+      CHECK(st.st_uid == ::geteuid());
+    }
+    w.release(*r);
+  }
+  SECTION("a root another user could write into is refused") {
+    fs::create_directories(dir.path() / "taskstep");
+    ::chmod((dir.path() / "taskstep").c_str(), 0777);
+    recording_io io;
+    auto r = w.run(spec, shell("true"), io, {});
+    REQUIRE_FALSE(r);
+    CHECK(contains(r.error().message(), (dir.path() / "taskstep").string() + " for taskstep's runs: it is writable by group or others"));
+  }
+  SECTION("a root that is a link is refused") {
+    dir.mkdir("elsewhere");
+    fs::create_symlink(dir.path() / "elsewhere", dir.path() / "taskstep");
+    recording_io io;
+    auto r = w.run(spec, shell("true"), io, {});
+    REQUIRE_FALSE(r);
+    CHECK(contains(r.error().message(), "it is a symbolic link"));
+    CHECK(fs::is_empty(dir.path() / "elsewhere"));
+  }
+  SECTION("a root owned by another user is refused") {
+    if (!running_as_root()) {
+      WARN("SKIPPED: making a directory another user's needs root");
+      return;
+    }
+    fs::create_directories(dir.path() / "taskstep");
+    ::chmod((dir.path() / "taskstep").c_str(), 0755);
+    REQUIRE(::chown((dir.path() / "taskstep").c_str(), owner_of_nobody(), static_cast<gid_t>(-1)) == 0);
+    recording_io io;
+    auto r = w.run(spec, shell("true"), io, {});
+    REQUIRE_FALSE(r);
+    CHECK(contains(r.error().message(), "is owned by uid"));
   }
 }

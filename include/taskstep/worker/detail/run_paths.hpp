@@ -124,8 +124,8 @@ inline std::filesystem::path default_root(const char* leaf) {
 // refused, so nobody can pre-create /tmp/taskstep (or link it elsewhere) to receive the runs.
 inline result<void> prepare_default_root(const std::filesystem::path& root) {
   for (const auto& dir : {root.parent_path(), root}) {
-    if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST)
-      return fail(errc::worker, "could not create " + dir.string() + ": " + std::strerror(errno));
+    if (::mkdir(dir.c_str(), 0711) == 0) (void)::chmod(dir.c_str(), 0711);  // whatever the umask
+    else if (errno != EEXIST) return fail(errc::worker, "could not create " + dir.string() + ": " + std::strerror(errno));
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0) return fail(errc::worker, "could not stat " + dir.string() + ": " + std::strerror(errno));
     std::string why;
