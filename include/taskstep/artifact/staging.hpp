@@ -4,9 +4,13 @@
 //! writable view of a directory without ever changing the directory itself (Concourse mounts inputs
 //! as copy-on-write child volumes, §6.2 of the semantics notes).
 //!
-//! - `copy_tree(from, to)`: a real copy (mode, mtime, symlinks, FIFOs; owners when running as root).
-//!   O(size); ~300 ms for 10k small files on this machine. Hardlinks are deliberately not used: an
-//!   in-place write through a hardlink would change the source.
+//! - `copy_tree_into(from, to, stop)` (and `copy_tree`, the same without a stop token): a real,
+//!   merging copy (mode, mtime, symlinks, FIFOs; owners when running as root) that never follows a
+//!   link below the two tops, on either side (openat(O_NOFOLLOW) at every level; a link in the
+//!   target where a directory must go is an error naming it). O(size); ~300 ms for 10k small files
+//!   on this machine. Hardlinks are deliberately not used: an in-place write through a hardlink
+//!   would change the source.
+//! - `copy_listed_into(from, files, to, stop)`: the same for a list of paths (git-listed inputs).
 //! - `mount_overlay(lower, upper, work, target)`: overlayfs with the source as the read-only lower
 //!   layer; O(1). Needs CAP_SYS_ADMIN in the host mount namespace (root), mounts there, and must be
 //!   undone with `unmount(target)`.
