@@ -294,3 +294,32 @@ TEST_CASE("local: the default run roots honour TMPDIR, are 0711 and owned by the
     CHECK(contains(r.error().message(), "is owned by uid"));
   }
 }
+
+TEST_CASE("local: an input staged inside another input's link is refused, nothing is copied or mounted there", "[worker][local][isolation][inputs]") {
+  temp_dir dir;
+  dir.mkdir("host");
+  dir.write("other/file", "other input");
+  std::vector<worker::staging_mode> modes{worker::staging_mode::copy};
+  if (running_as_root()) modes.push_back(worker::staging_mode::overlay);
+  for (const auto mode : modes) {
+    for (const bool link : {true, false}) {
+      DYNAMIC_SECTION((mode == worker::staging_mode::copy ? "copy" : "overlay") << (link ? ", a link there" : ", positive control")) {
+        auto w = make_worker(dir, mode);
+        auto spec = spec_with();
+        spec.inputs.push_back({"in", "art", input_with(dir, "sub", link), "in"});
+        spec.inputs.push_back({"other", "other", dir.path() / "other", "in/sub"});
+        recording_io io;
+        auto r = w.run(spec, shell("cat in/sub/file"), io, {});
+        if (link) {
+          REQUIRE_FALSE(r);
+          CHECK(contains(r.error().message(), "input 'other' path 'in/sub': in/sub is a symbolic link"));
+        } else {
+          REQUIRE(r);
+          CHECK(io.out_text == "other input");
+        }
+        CHECK(fs::is_empty(dir.path() / "host"));
+        fs::remove_all(dir.path() / "art");
+      }
+    }
+  }
+}
