@@ -203,6 +203,17 @@ TEST_CASE("oci_runc: the user namespace maps container ids 0..65535 to unused ho
   }
 }
 
+TEST_CASE("oci_runc: a user outside the mapped range is refused, not handed a host id", "[oci][isolation][userns]") {
+  REQUIRE_USERNS_CONTAINERS();
+  iso_fixture f;
+  auto w = f.worker();
+  container_io io;
+  auto r = w.run(f.spec(), sh("true", "", "70000"), io, {});
+  REQUIRE_FALSE(r);
+  CHECK(contains(r.error().message(), "user 70000 (uid 70000, gid 70000) is outside the user namespace's ids 0..65535"));
+  CHECK(io.starts == 0);
+}
+
 TEST_CASE("oci::user_namespace_base skips ranges /etc/subuid, /etc/subgid and /etc/passwd use", "[oci][isolation][userns]") {
   temp_dir etc;
   CHECK(worker::oci::user_namespace_base(etc.path()) == 65536u);

@@ -291,6 +291,9 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
 
   // The working directory and what lives in it.
   spec.mounts.push_back(bind_mount(working_dir, out.work));
+  if (userns && (user->uid >= oci::userns_size || user->gid >= oci::userns_size))
+    return fail(errc::worker, "user " + user_name + " (uid " + std::to_string(user->uid) + ", gid " + std::to_string(user->gid) +
+                                  ") is outside the user namespace's ids 0..65535 (run it with --no-user-namespace)");
   const uid_t owner_uid = userns ? options.userns_root + user->uid : user->uid;
   const gid_t owner_gid = userns ? options.userns_root + user->gid : user->gid;
   for (const auto& s : plan) {
