@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -322,4 +323,35 @@ TEST_CASE("local: an input staged inside another input's link is refused, nothin
       }
     }
   }
+}
+
+TEST_CASE("local: a stop while an input is copied gives interrupted and removes the partial run", "[worker][local][isolation][cancel]") {
+  temp_dir dir;
+  for (int i = 0; i < 8000; ++i) dir.write("art/d" + std::to_string(i % 20) + "/f" + std::to_string(i), "x");
+  auto w = make_worker(dir, worker::staging_mode::copy);
+  auto spec = spec_with();
+  spec.inputs.push_back({"in", "art", dir.path() / "art", "in"});
+  std::stop_source stop;
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done) {
+      std::error_code ec;
+      for (const auto& run : fs::directory_iterator(dir.path() / "runs", ec))
+        if (fs::exists(run.path() / "work/in/d0", ec)) {
+          stop.request_stop();
+          return;
+        }
+      std::this_thread::yield();
+    }
+  });
+  recording_io io;
+  auto r = w.run(spec, shell("echo ran"), io, stop.get_token());
+  done = true;
+  watcher.join();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == errc::cancelled);
+  CHECK(r.error().message() == "interrupted");
+  CHECK(io.starts == 0);
+  CHECK(fs::is_empty(dir.path() / "runs"));
+  CHECK(std::distance(fs::recursive_directory_iterator(dir.path() / "art"), fs::recursive_directory_iterator()) == 8020);
 }

@@ -52,7 +52,8 @@
 //! Concourse does the same (§8.3): it registers the outputs of a stopped container and returns the
 //! context's error. `run` returns an error (`errc::worker`) only when nothing ran: a bad path, a
 //! missing program, a staging failure. If `stop` was already requested before the spawn, nothing is
-//! spawned and the result is `stopped` with the staged outputs.
+//! spawned and the result is `stopped` with the staged outputs. A stop while an input is being
+//! copied ends the copy: `run` returns `errc::cancelled` ("interrupted") and removes the run directory.
 //!
 //! ## Ownership of outputs and caches
 //! The `run_result`'s output and cache directories live under the run directory. They stay until
@@ -300,7 +301,8 @@ inline result<run_result> run_local(const local_process_options& options, artifa
           return fail(mounted.error().prefixed("input '" + in.name + "': "));
         try_overlay = false;  // automatic: copy this and the remaining inputs
       }
-      auto copied = artifact::copy_tree_into(in.source, target);
+      auto copied = artifact::copy_tree_into(in.source, target, stop);  // interrupted: run's destructor removes it
+      if (!copied && copied.error().code() == errc::cancelled) return fail(copied.error());
       if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
     } else if (s.kind == staged::output) {
       // made above

@@ -232,7 +232,7 @@ class oci_runc {
     static const std::uint32_t automatic_base = oci::user_namespace_base();
     const std::uint32_t base = options_.userns_base != 0 ? options_.userns_base : automatic_base;
     auto prepared = oci::prepare_container({options_.work_root, userns, base, options_.copy_rootfs}, caches_, *spec_in,
-                                           process, image);
+                                           process, image, stop);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;
     const std::string id = "taskstep-" + box.root.filename().string().substr(4) + "-" + std::to_string(::getpid());

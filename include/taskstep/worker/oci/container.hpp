@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -211,9 +212,11 @@ inline result<void> mount_shifted_overlay(const std::filesystem::path& image_roo
 //! Creates the run directory and the bundle for `container`/`process` on `image`; see the file
 //! comment. `config.json` is not written yet: adjust `spec` (args, init, cgroups) and call
 //! `write_config(prepared.bundle, prepared.spec)`. `spec.args` is `[run.path, run.args...]`.
+//! A stop request while inputs are copied gives `errc::cancelled` ("interrupted"); the partial run
+//! directory is removed.
 inline result<prepared_container> prepare_container(const prepare_options& options, artifact::cache_store& caches,
                                                     const container_spec& container, const process_spec& process,
-                                                    const image_root& image) {
+                                                    const image_root& image, std::stop_token stop = {}) {
   namespace fs = std::filesystem;
   using worker::detail::staged;
   auto planned = worker::detail::plan_staging(container, process);
@@ -327,7 +330,8 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
         spec.mounts.push_back(overlay_mount(detail::inside(working_dir, s.rel), source, layer / "upper", layer / "work"));
         continue;
       }
-      auto copied = artifact::copy_tree_into(source, target);
+      auto copied = artifact::copy_tree_into(source, target, stop);  // interrupted: the run dir goes
+      if (!copied && copied.error().code() == errc::cancelled) return fail(copied.error());
       if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
       if (userns) detail::shift_tree_at(made->get(), options.userns_root);
     } else if (s.kind == staged::output) {
