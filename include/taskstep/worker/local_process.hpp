@@ -52,7 +52,8 @@
 //! Concourse does the same (§8.3): it registers the outputs of a stopped container and returns the
 //! context's error. `run` returns an error (`errc::worker`) only when nothing ran: a bad path, a
 //! missing program, a staging failure. If `stop` was already requested before the spawn, nothing is
-//! spawned and the result is `stopped` with the staged outputs.
+//! spawned and the result is `stopped` with the staged outputs. A stop while an input is being
+//! copied ends the copy: `run` returns `errc::cancelled` ("interrupted") and removes the run directory.
 //!
 //! ## Ownership of outputs and caches
 //! The `run_result`'s output and cache directories live under the run directory. They stay until
@@ -262,6 +263,9 @@ inline result<run_result> run_local(const local_process_options& options, artifa
 
   // 2. The run directory and the staged mounts.
   const fs::path work_root = options.work_root.empty() ? default_root("runs") : options.work_root;
+  for (const auto& [given, leaf] : {std::pair{&options.work_root, "runs"}, std::pair{&options.cache_root, "caches"}})
+    if (given->empty())
+      if (auto ready = prepare_default_root(default_root(leaf)); !ready) return fail(ready.error());
   std::error_code ec;
   fs::create_directories(work_root, ec);
   if (ec) return fail(errc::worker, "could not create " + work_root.string() + ": " + ec.message());
@@ -277,6 +281,13 @@ inline result<run_result> run_local(const local_process_options& options, artifa
   bool try_overlay = overlay_possible;
   for (const auto& s : plan) {
     const fs::path target = under(work, s.rel);
+    // Created one level at a time without following links: an input staged earlier may hold a
+    // link where a later input, output or cache goes.
+    const std::string what = s.kind == staged::input    ? "input '" + spec.inputs[s.index].name + "' path"
+                             : s.kind == staged::output ? "output '" + spec.outputs[s.index].name + "' path"
+                                                        : std::string("cache path");
+    auto made = open_inside(work, s.rel, true, what);
+    if (!made) return fail(made.error());
     if (s.kind == staged::input) {
       const auto& in = spec.inputs[s.index];
       if (try_overlay && !holds_plain_dirs(*planned, s)) {
@@ -290,19 +301,19 @@ inline result<run_result> run_local(const local_process_options& options, artifa
           return fail(mounted.error().prefixed("input '" + in.name + "': "));
         try_overlay = false;  // automatic: copy this and the remaining inputs
       }
-      auto copied = artifact::copy_tree(in.source, target);
+      auto copied = artifact::copy_tree_into(in.source, target, stop);  // interrupted: run's destructor removes it
+      if (!copied && copied.error().code() == errc::cancelled) return fail(copied.error());
       if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
     } else if (s.kind == staged::output) {
-      fs::create_directories(target, ec);
-      if (ec) return fail(errc::worker, "could not create output " + target.string() + ": " + ec.message());
+      // made above
     } else {
       auto staged_cache = caches.stage({spec.team, spec.job, spec.step_name, s.rel}, target);
       if (!staged_cache) return fail(staged_cache.error().prefixed("cache '" + s.rel + "': "));
     }
   }
   const fs::path cwd = under(work, *dir_rel);
-  fs::create_directories(cwd, ec);
-  if (ec) return fail(errc::worker, "could not create run.dir " + cwd.string() + ": " + ec.message());
+  auto cwd_fd = open_inside(work, *dir_rel, true, "run.dir");
+  if (!cwd_fd) return fail(cwd_fd.error());
 
   // 3. Environment, program, user.
   std::vector<std::string> env = spec.env;
@@ -329,10 +340,19 @@ inline result<run_result> run_local(const local_process_options& options, artifa
       req.program = *setpriv;
       req.argv = std::move(argv);
       (void)::chmod(run.root.c_str(), 0711);  // mkdtemp's 0700 would keep the user out
-      (void)::chown(work.c_str(), (*user)->uid, (*user)->gid);
-      (void)::chown(cwd.c_str(), (*user)->uid, (*user)->gid);
-      for (const auto& s : plan)
-        if (s.kind != staged::input) chown_tree(under(work, s.rel), (*user)->uid, (*user)->gid);
+      // fchown on descriptors opened O_NOFOLLOW at every level: a link an input holds is refused,
+      // never handed to the user.
+      auto top = open_inside(work, ".", false, "working directory");
+      if (!top) return fail(top.error());
+      if (::fchown(top->get(), (*user)->uid, (*user)->gid) != 0 || ::fchown(cwd_fd->get(), (*user)->uid, (*user)->gid) != 0)
+        return fail(errc::worker, "could not chown the working directory to " + (*user)->name + ": " + std::strerror(errno));
+      for (const auto& s : plan) {
+        if (s.kind == staged::input) continue;
+        auto fd = open_inside(work, s.rel, false, s.kind == staged::output ? "output path" : "cache path");
+        if (!fd) return fail(fd.error());
+        if (auto owned = chown_tree_at(fd->get(), under(work, s.rel), (*user)->uid, (*user)->gid); !owned)
+          return fail(owned.error());
+      }
     }
   }
 
