@@ -14,7 +14,7 @@ struct execute_args {
   std::string config;
   std::vector<std::string> inputs, mappings, outputs, tags, secrets, secret_files, args;
   var_options vars;
-  std::string image, job, cache_dir, timeout, grace = "10s", worker = "local", image_store;
+  std::string image, job, cache_dir, timeout, grace = "10s", worker = "auto", image_store;
   std::vector<std::string> insecure_registries;
   std::string slurm_partition, slurm_shared_root, runc_root;
   bool slurm_copy_rootfs = false;
