@@ -33,14 +33,15 @@ inline std::filesystem::path comparable(const std::filesystem::path& p) {
   std::error_code ec;
   auto abs = std::filesystem::absolute(p, ec);
   auto canon = std::filesystem::weakly_canonical(abs, ec);
-  return (ec ? abs : canon).lexically_normal();
+  auto out = (ec ? abs : canon).lexically_normal();
+  if (out.has_relative_path() && !out.has_filename()) out = out.parent_path();  // `dir/` is `dir`
+  return out;
 }
 
 // True when `inner` is `outer` or lies below it (both normalised).
 inline bool within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
   auto o = outer.begin(), i = inner.begin();
   for (; o != outer.end(); ++o, ++i) {
-    if (o->empty()) continue;  // a trailing separator
     if (i == inner.end() || *i != *o) return false;
   }
   return true;

@@ -5,6 +5,11 @@
 // branch adds to taskstep/artifact/staging.hpp with exactly these signatures. The build layer calls
 // them unqualified-through-`artifact::` so deleting this header (and its include) is the whole merge.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <span>
 #include <stop_token>
@@ -46,7 +51,18 @@ inline result<copy_stats> copy_listed_into(const std::filesystem::path& from, st
       fs::create_directories(dst, ec);  // submodule roots
       ++stats.directories;
     } else {
-      fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec);
+      // Not fs::copy_file: libstdc++ reports a full disk as EIO.
+      artifact::detail::unique_fd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      if (!in.valid()) return tl::unexpected(artifact::detail::io_error("could not open", src, errno));
+      struct stat st {};
+      if (::fstat(in.get(), &st) != 0) return tl::unexpected(artifact::detail::io_error("could not stat", src, errno));
+      if (!S_ISREG(st.st_mode)) continue;  // a FIFO or socket: nothing to copy
+      (void)::unlink(dst.c_str());
+      artifact::detail::unique_fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!out.valid()) return tl::unexpected(artifact::detail::io_error("could not create", dst, errno));
+      if (!artifact::detail::copy_bytes(in.get(), out.get(), stats.bytes))
+        return tl::unexpected(artifact::detail::io_error("could not copy " + src.string() + " to", dst, errno));
+      (void)::fchmod(out.get(), st.st_mode & 07777);
       ++stats.files;
     }
     if (ec) return fail(errc::io, "could not copy " + src.string() + " to " + dst.string() + ": " + ec.message());
