@@ -17,6 +17,10 @@
 //! Errors are reported through `delegate.errored`; the returned `build_outcome` carries the status
 //! word to print (none for a refused build) and the exit code.
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stop_token>
 #include <string>
@@ -57,9 +61,11 @@ inline result<prepared_build> prepare(const one_off_request& request, const task
   if (!outputs) return tl::unexpected(outputs.error());
   out.outputs = std::move(*outputs);
   if (!request.image.empty()) {
+    struct stat st {};
+    if (::stat(request.image.c_str(), &st) != 0)
+      return fail(errc::usage, "image " + request.image.string() + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return fail(errc::usage, "image " + request.image.string() + " is not a directory");
     std::error_code ec;
-    if (!std::filesystem::is_directory(request.image, ec))
-      return fail(errc::usage, "image " + request.image.string() + " is not a directory");
     out.image = std::filesystem::absolute(request.image, ec);
     out.plan.image = image_artifact_name;
   }
