@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "args.hpp"
 #include "taskstep/config/config.hpp"
 
 namespace taskstep_cli {
@@ -56,10 +57,6 @@ inline bool read_file(const std::string& path, std::string& out, std::string& er
   return true;
 }
 
-// Variables from -v/-y (in command-line order, later wins) and -l files (later files first).
-struct var_options {
-  std::vector<std::string> strings, yamls, files, params;
-};
 
 struct usage_error {
   std::string message;

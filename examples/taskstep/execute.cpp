@@ -16,10 +16,12 @@
 #include <stop_token>
 #include <thread>
 
+#include "cli_common.hpp"
 #include "delegate.hpp"
 #include "execute_call.hpp"
 #include "taskstep/build/paths.hpp"
 #include "taskstep/build/request.hpp"
+#include "taskstep/config/config.hpp"
 #include "taskstep/core/duration.hpp"
 
 namespace taskstep_cli {
@@ -102,6 +104,29 @@ class signal_guard {
   std::jthread thread_;
 };
 
+// The delegate the worker-specific files see: forwards to cli_delegate, compiled here only.
+class forwarding_events final : public events {
+ public:
+  explicit forwarding_events(cli_delegate& d) : d_(d) {}
+  void initializing(const task_config& c) override { d_.initializing(c); }
+  void selected_worker(std::string_view name) override { d_.selected_worker(name); }
+  void starting(const task_config& c) override { d_.starting(c); }
+  void finished(int status) override { d_.finished(status); }
+  void errored(std::string_view message) override { d_.errored(message); }
+  void out(std::string_view s) override { d_.out(s); }
+  void err(std::string_view s) override { d_.err(s); }
+
+ private:
+  cli_delegate& d_;
+};
+
+// Hides the config chain's type from the worker-specific files.
+template <class Source>
+task_source erase(Source source) {
+  auto shared = std::make_shared<Source>(std::move(source));
+  return {[shared] { return shared->fetch(); }, [shared] { return std::vector<std::string>(shared->warnings()); }};
+}
+
 build::worker_choice worker_choice_of(const std::string& flag) {
   if (flag == "local") return build::worker_choice::local;
   if (flag == "oci") return build::worker_choice::oci;
@@ -179,22 +204,23 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
 
     // Ctrl-C / SIGTERM: a graceful abort of staging, the task and all (outputs are still copied out).
     std::stop_source stop;
+    forwarding_events events(delegate);
     execute_call call{a,
                       std::move(request),
                       std::move(config),
                       std::move(options),
                       std::chrono::duration_cast<std::chrono::milliseconds>(*grace),
                       a.cache_dir.empty() ? build::default_cache_dir() : fs::path(a.cache_dir),
-                      delegate,
+                      events,
                       stop.get_token()};
     auto outcome = [&] {
       signal_guard guard(stop, delegate);
       switch (kind) {
-        case build::worker_kind::oci: return execute_oci(call, std::move(source));
-        case build::worker_kind::slurm: return execute_slurm(call, std::move(source));
+        case build::worker_kind::oci: return execute_oci(call, erase(std::move(source)));
+        case build::worker_kind::slurm: return execute_slurm(call, erase(std::move(source)));
         case build::worker_kind::local: break;
       }
-      return execute_local(call, std::move(source));
+      return execute_local(call, erase(std::move(source)));
     }();
     if (outcome.started()) delegate.status(outcome.status);
     return outcome.exit_code;

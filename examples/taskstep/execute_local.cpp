@@ -6,7 +6,7 @@
 
 namespace taskstep_cli {
 
-taskstep::build::build_outcome execute_local(execute_call& call, cli_source source) {
+taskstep::build::build_outcome execute_local(execute_call& call, task_source source) {
   using namespace taskstep;
   auto make_worker = [&](const std::filesystem::path& run_root) -> result<worker::local_process> {
     worker::local_process_options o;

@@ -35,7 +35,7 @@ std::string oci_unavailable(const execute_args& a) {
   return make_oci(a, {}, cache_root, std::chrono::seconds(10)).unavailable_reason();
 }
 
-taskstep::build::build_outcome execute_oci(execute_call& call, cli_source source) {
+taskstep::build::build_outcome execute_oci(execute_call& call, task_source source) {
   using namespace taskstep;
   auto make_worker = [&](const std::filesystem::path& run_root) -> result<oci_worker> {
     auto oci = make_oci(call.args, run_root, call.cache_root, call.grace);

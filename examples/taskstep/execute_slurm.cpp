@@ -9,7 +9,7 @@
 
 namespace taskstep_cli {
 
-taskstep::build::build_outcome execute_slurm(execute_call& call, cli_source source) {
+taskstep::build::build_outcome execute_slurm(execute_call& call, task_source source) {
   using namespace taskstep;
   using slurm_worker = worker::with_images<worker::slurm, image::registry_store>;
   const execute_args& a = call.args;
