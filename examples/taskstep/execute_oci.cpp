@@ -1,6 +1,8 @@
 // `taskstep execute --worker oci` (and `auto` for a task with an image): the one-off build in runc
 // containers, images pulled into the image store.
 
+#include <memory>
+
 #include "execute_call.hpp"
 #include "taskstep/build/one_off.hpp"
 #include "taskstep/build/paths.hpp"
@@ -37,9 +39,11 @@ std::string oci_unavailable(const execute_args& a) {
 
 taskstep::build::build_outcome execute_oci(execute_call& call, task_source source) {
   using namespace taskstep;
-  auto make_worker = [&](const std::filesystem::path& run_root) -> result<oci_worker> {
-    auto oci = make_oci(call.args, run_root, call.cache_root, call.grace);
-    if (auto why = oci.unavailable_reason(); !why.empty()) return fail(errc::worker, why);
+  // By pointer: oci_runc's `Fetcher fetcher = {}` default argument cannot be copy-initialised for
+  // registry_store, which clang trips over when tl::expected asks whether oci_runc is default-constructible.
+  auto make_worker = [&](const std::filesystem::path& run_root) -> result<std::unique_ptr<oci_worker>> {
+    auto oci = std::make_unique<oci_worker>(make_oci(call.args, run_root, call.cache_root, call.grace));
+    if (auto why = oci->unavailable_reason(); !why.empty()) return fail(errc::worker, why);
     return oci;
   };
   return build::run_one_off(call.request, call.config, std::move(source), make_worker, call.delegate, call.options,

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -91,11 +92,22 @@ struct run_root_guard {
   }
 };
 
+// The worker a factory made: held by value or by a unique_ptr.
+template <class W>
+W& worker_of(W& w) {
+  return w;
+}
+template <class W>
+W& worker_of(std::unique_ptr<W>& w) {
+  return *w;
+}
+
 }  // namespace detail
 
 //! Runs a one-off build (see the file comment).
 //! - `ConfigSource` models `config::config_source` (the task file with vars and params applied);
-//! - `MakeWorker` is `(const std::filesystem::path& run_root) -> result<W>` for a `worker::worker_client` W;
+//! - `MakeWorker` is `(const std::filesystem::path& run_root) -> result<W>` (or `result<std::unique_ptr<W>>`,
+//!   for a worker type `tl::expected` cannot hold) for a `worker::worker_client` W;
 //! - `Delegate` models `step::task_delegate`.
 template <class ConfigSource, class MakeWorker, class Delegate>
 build_outcome run_one_off(const one_off_request& request, const task_config& config, ConfigSource source,
@@ -128,7 +140,7 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
   for (const auto& [name, dir] : staged->dirs) artifacts.add(name, dir);
   if (!prepared->image.empty()) artifacts.add(prepared->plan.image, prepared->image);
 
-  step::single_worker workers(*worker);
+  step::single_worker workers(detail::worker_of(*worker));
   step::basic_task_step task(std::move(prepared->plan), std::move(source), image::concourse_resolver{},
                              placement::volume_locality{}, workers, std::move(options));
   build_outcome out = outcome_of(task.run(artifacts, delegate, stop));
