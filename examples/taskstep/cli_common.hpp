@@ -1,14 +1,18 @@
 #pragma once
 // Pieces shared by the `taskstep` subcommands: file reading, exit codes and the fly-style var flags.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "args.hpp"
 #include "taskstep/config/config.hpp"
 
 namespace taskstep_cli {
@@ -17,27 +21,42 @@ constexpr int exit_ok = 0;
 constexpr int exit_invalid = 1;
 constexpr int exit_usage = 2;
 
+// An errno as Go's syscall.Errno prints it (strerror in lower case: "no such file or directory").
+inline std::string go_errno(int err) {
+  std::string s = std::strerror(err);
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 inline bool read_file(const std::string& path, std::string& out, std::string& err) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     err = "read " + path + ": is a directory";
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = "open " + path + ": no such file or directory";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err = "open " + path + ": " + go_errno(errno);
     return false;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+  out.clear();
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = "read " + path + ": " + go_errno(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   return true;
 }
 
-// Variables from -v/-y (in command-line order, later wins) and -l files (later files first).
-struct var_options {
-  std::vector<std::string> strings, yamls, files, params;
-};
 
 struct usage_error {
   std::string message;

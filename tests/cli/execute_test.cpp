@@ -206,7 +206,7 @@ TEST_CASE("execute: an image artifact is accepted and the local worker warns tha
   write_file(w.dir / "img" / "metadata.json", R"({"env": ["FROM_IMAGE=yes"], "user": "root"})");
   std::filesystem::create_directories(w.dir / "img" / "rootfs");
   auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: sh, args: [-c, 'echo $FROM_IMAGE']}\n"),
-                         "--image", (w.dir / "img").string()});
+                         "--image", (w.dir / "img").string(), "--worker", "local"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("[WARNING]") != std::string::npos);
   CHECK(r.err.find("image is ignored") != std::string::npos);

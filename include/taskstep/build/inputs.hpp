@@ -1,0 +1,127 @@
+#pragma once
+//! \file
+//! Inputs of a one-off build, as `fly execute` treats them:
+//! - `check_inputs`: every `-i` name must be a task input (`unknown input \`x\``, checked for all
+//!   pairs before any path is looked at), then each path must exist and be a directory; the current
+//!   directory provides the input named like it unless `-i` does; a required input nobody provides
+//!   is `missing required input \`x\``.
+//! - `git_files`: for a git working tree, the files fly uploads (tracked, minus deleted, plus
+//!   untracked-but-not-ignored).
+//! - `stage_inputs`: git trees are copied (listed files only) into private `mkdtemp` directories
+//!   under $TMPDIR; other directories are used in place (the worker gives the task a copy-on-write
+//!   view). Staging stops on the build's stop token (`interrupted`) and removes what it made.
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "taskstep/artifact/staging.hpp"
+#include "taskstep/build/detail/capture.hpp"
+#include "taskstep/build/detail/copy_shim.hpp"  // TEMPORARY: replaced by artifact::copy_tree_into at integration
+#include "taskstep/build/paths.hpp"
+#include "taskstep/build/request.hpp"
+#include "taskstep/core/result.hpp"
+#include "taskstep/core/task_config.hpp"
+
+namespace taskstep::build {
+
+//! Task input name → the host directory that provides it (absolute).
+using input_dirs = std::map<std::string, std::filesystem::path>;
+
+//! fly's input checks (see the file comment); returns the directory for each provided input.
+inline result<input_dirs> check_inputs(const task_config& config, const one_off_request& request) {
+  namespace fs = std::filesystem;
+  std::set<std::string> names;
+  for (const auto& in : config.inputs) names.insert(in.name);
+  for (const auto& i : request.inputs)
+    if (!names.count(i.name)) return fail(errc::usage, "unknown input `" + i.name + "`");
+  input_dirs provided;
+  for (const auto& i : request.inputs) {
+    std::error_code ec;
+    const auto st = fs::status(i.path, ec);
+    if (!fs::exists(st)) return fail(errc::usage, "path '" + i.path.string() + "' does not exist");
+    if (!fs::is_directory(st)) return fail(errc::usage, i.path.string() + " not a folder");
+    provided[i.name] = fs::absolute(i.path, ec);
+  }
+  if (!request.cwd.empty()) {
+    const std::string here = request.cwd.filename().string();
+    if (names.count(here) && !provided.count(here)) provided[here] = request.cwd;
+  }
+  for (const auto& in : config.inputs)
+    if (!provided.count(in.name) && !in.optional) return fail(errc::missing_inputs, "missing required input `" + in.name + "`");
+  return provided;
+}
+
+//! The files fly would upload from `dir` when it is in a git working tree (paths relative to
+//! `dir`); nullopt when it is not, or when `include_ignored` is set (then the whole directory is used).
+inline std::optional<std::vector<std::string>> git_files(const std::filesystem::path& dir, bool include_ignored) {
+  if (include_ignored) return std::nullopt;
+  auto out = detail::capture({"git", "-C", dir.string(), "ls-files", "-z", "--cached", "--others", "--exclude-standard"});
+  if (!out) return std::nullopt;
+  std::vector<std::string> files;
+  std::size_t start = 0;
+  while (start < out->size()) {
+    auto end = out->find('\0', start);
+    if (end == std::string::npos) end = out->size();
+    std::string f = out->substr(start, end - start);
+    std::error_code ec;
+    if (!f.empty() && std::filesystem::symlink_status(dir / f, ec).type() != std::filesystem::file_type::not_found)
+      files.push_back(std::move(f));  // deleted tracked files are listed too
+    start = end + 1;
+  }
+  return files;
+}
+
+//! Inputs ready for the step: task input name → directory, and the private copies made for them.
+//! Removes those copies when destroyed.
+class staged_inputs {
+ public:
+  staged_inputs() = default;
+  staged_inputs(staged_inputs&& o) noexcept : dirs(std::move(o.dirs)), scratch(std::exchange(o.scratch, {})) {}
+  staged_inputs& operator=(staged_inputs&&) = delete;
+  staged_inputs(const staged_inputs&) = delete;
+  ~staged_inputs() {
+    for (const auto& d : scratch) (void)artifact::remove_tree(d);
+  }
+
+  input_dirs dirs;                                //!< what the step gets, per task input name
+  std::vector<std::filesystem::path> scratch;     //!< private copies (git trees), removed at the end
+};
+
+//! Stages `inputs` (see the file comment). A failed copy names the file and the errno; a stop
+//! request gives `interrupted` (errc::cancelled). Either way nothing staged is left behind.
+inline result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include_ignored, std::stop_token stop = {}) {
+  namespace fs = std::filesystem;
+  staged_inputs out;
+  for (const auto& [name, dir] : inputs) {
+    if (stop.stop_requested()) return fail(errc::cancelled, "interrupted");
+    auto files = git_files(dir, include_ignored);
+    if (!files) {
+      out.dirs[name] = dir;
+      continue;
+    }
+    auto scratch = make_private_dir(temp_root(), "taskstep-input-");
+    if (!scratch) return tl::unexpected(scratch.error());
+    out.scratch.push_back(*scratch);
+    // The private parent keeps others out; the tree itself gets the source's mode, as a copy would.
+    const fs::path tree = *scratch / "tree";
+    std::error_code ec;
+    fs::create_directory(tree, ec);
+    if (ec) return fail(errc::io, "could not create " + tree.string() + ": " + ec.message());
+    fs::permissions(tree, fs::status(dir, ec).permissions(), ec);
+    auto copied = artifact::copy_listed_into(dir, *files, tree, stop);
+    if (!copied) {
+      if (copied.error().code() == errc::cancelled) return tl::unexpected(copied.error());
+      return tl::unexpected(copied.error().prefixed("staging input `" + name + "` failed: "));
+    }
+    out.dirs[name] = tree;
+  }
+  return out;
+}
+
+}  // namespace taskstep::build

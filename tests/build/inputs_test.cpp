@@ -1,0 +1,140 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "build/build_support.hpp"
+#include "taskstep/build/inputs.hpp"
+
+using namespace taskstep;
+namespace fs = std::filesystem;
+
+namespace {
+
+build::one_off_request with_inputs(std::vector<build::named_path> inputs) {
+  build::one_off_request r;
+  r.inputs = std::move(inputs);
+  return r;
+}
+
+void git_init(const fs::path& repo) {
+  REQUIRE(std::system(("git -C " + repo.string() + " init -q && git -C " + repo.string() + " add -A").c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("input checks: an unknown -i name wins over a path that does not exist or is not a folder", "[build][inputs]") {
+  test::temp_dir t;
+  const auto file = t.write("file", "x");
+  const auto config = test::config_from_yaml("platform: linux\ninputs: [{name: src}]\nrun: {path: x}\n");
+  auto r = build::check_inputs(config, with_inputs({{"src", "/does/not/exist"}, {"nope", "/does/not/exist"}}));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message() == "unknown input `nope`");
+  r = build::check_inputs(config, with_inputs({{"src", file}, {"nope", file}}));
+  CHECK(r.error().message() == "unknown input `nope`");
+  r = build::check_inputs(config, with_inputs({{"src", "/does/not/exist"}}));
+  CHECK(r.error().message() == "path '/does/not/exist' does not exist");
+  r = build::check_inputs(config, with_inputs({{"src", file}}));
+  CHECK(r.error().message() == file.string() + " not a folder");
+}
+
+TEST_CASE("input checks: the current directory is the input named like it, unless -i provides it", "[build][inputs]") {
+  test::temp_dir t;
+  const auto here = t.mkdir("src");
+  const auto other = t.mkdir("other");
+  const auto config =
+      test::config_from_yaml("platform: linux\ninputs: [{name: src}, {name: opt, optional: true}]\nrun: {path: x}\n");
+  build::one_off_request r;
+  r.cwd = here;
+  auto dirs = build::check_inputs(config, r);
+  REQUIRE(dirs);
+  CHECK(dirs->size() == 1);
+  CHECK(dirs->at("src") == here);
+  r.inputs = {{"src", other}};
+  dirs = build::check_inputs(config, r);
+  REQUIRE(dirs);
+  CHECK(dirs->at("src") == other);
+  r = {};
+  r.cwd = other;
+  auto missing = build::check_inputs(config, r);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message() == "missing required input `src`");
+}
+
+TEST_CASE("a plain directory is used in place, a git tree is copied, listed files only, into a private dir under TMPDIR", "[build][inputs]") {
+  test::temp_dir t;
+  const auto tmp = t.mkdir("tmp");
+  test::scoped_tmpdir scoped(tmp);
+  const auto plain = t.mkdir("plain");
+  const auto repo = t.mkdir("repo");
+  t.write("repo/tracked.txt", "t");
+  t.write("repo/.gitignore", "ignored.txt\n");
+  git_init(repo);
+  t.write("repo/ignored.txt", "i");
+  t.write("repo/untracked.txt", "u");
+  fs::permissions(repo, fs::perms(0750));
+  build::input_dirs dirs{{"plain", plain}, {"repo", repo}};
+  {
+    auto staged = build::stage_inputs(dirs, false);
+    REQUIRE(staged);
+    CHECK(staged->dirs.at("plain") == plain);
+    const auto copy = staged->dirs.at("repo");
+    CHECK(copy.parent_path().parent_path() == tmp);
+    CHECK(copy.parent_path().filename().string().rfind("taskstep-input-", 0) == 0);
+    struct stat st {};
+    REQUIRE(::stat(copy.parent_path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    REQUIRE(::stat(copy.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0750);  // the tree keeps the source's mode
+    CHECK(fs::exists(copy / "tracked.txt"));
+    CHECK(fs::exists(copy / "untracked.txt"));
+    CHECK(fs::exists(copy / ".gitignore"));
+    CHECK_FALSE(fs::exists(copy / "ignored.txt"));
+    CHECK(test::count_prefixed(tmp, "taskstep-input-") == 1);
+  }
+  CHECK(test::count_prefixed(tmp, "taskstep-input-") == 0);  // removed with the staged inputs
+  auto all = build::stage_inputs(dirs, true);
+  REQUIRE(all);
+  CHECK(all->dirs.at("repo") == repo);  // --include-ignored: the whole directory, in place
+}
+
+TEST_CASE("staging a git tree stops on the stop token with interrupted and leaves nothing", "[build][inputs]") {
+  test::temp_dir t;
+  const auto tmp = t.mkdir("tmp");
+  test::scoped_tmpdir scoped(tmp);
+  const auto repo = t.mkdir("repo");
+  t.write("repo/a.txt", "a");
+  git_init(repo);
+  std::stop_source stop;
+  stop.request_stop();
+  auto staged = build::stage_inputs({{"repo", repo}}, false, stop.get_token());
+  REQUIRE_FALSE(staged);
+  CHECK(staged.error().code() == errc::cancelled);
+  CHECK(staged.error().message() == "interrupted");
+  CHECK(test::count_prefixed(tmp, "taskstep-input-") == 0);
+}
+
+TEST_CASE("disk full while staging a git tree fails naming the file and the errno, and leaves nothing", "[build][inputs]") {
+  test::temp_dir t;
+  const auto tmp = t.path() / "tmp";
+  test::small_tmpfs fs_small(tmp, "size=256k");
+  if (!fs_small.why_not().empty()) {
+    WARN("SKIPPED: " << fs_small.why_not());
+    return;
+  }
+  test::scoped_tmpdir scoped(tmp);
+  const auto repo = t.mkdir("repo");
+  t.write("repo/big.bin", std::string(1 << 20, 'x'));
+  git_init(repo);
+  auto staged = build::stage_inputs({{"repo", repo}}, false);
+  REQUIRE_FALSE(staged);
+  INFO(staged.error().message());
+  CHECK(staged.error().code() == errc::io);
+  CHECK(staged.error().message().find("staging input `repo` failed") != std::string::npos);
+  CHECK(staged.error().message().find("big.bin") != std::string::npos);
+  CHECK(staged.error().message().find("No space left on device") != std::string::npos);
+  CHECK(test::count_prefixed(tmp, "taskstep-input-") == 0);
+}
