@@ -191,8 +191,12 @@ inline result<void> copy_entry(int src, int dst, const char* name, const struct 
     return {};
   }
   if (S_ISREG(st.st_mode)) {
-    unique_fd in(::openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    // O_NONBLOCK: a file swapped for a FIFO after the fstatat above must not block the copy.
+    unique_fd in(::openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!in.valid()) return tl::unexpected(io_error("could not open", from, errno));
+    struct stat opened {};
+    if (::fstat(in.get(), &opened) != 0 || !S_ISREG(opened.st_mode))
+      return fail(errc::io, "could not copy " + from.string() + ": it changed while it was being copied");
     if (auto cleared = clear(); !cleared) return cleared;
     unique_fd out(::openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out.valid()) return tl::unexpected(io_error("could not create", to, errno));

@@ -22,7 +22,6 @@
 
 #include "taskstep/artifact/staging.hpp"
 #include "taskstep/build/detail/capture.hpp"
-#include "taskstep/build/detail/copy_shim.hpp"  // TEMPORARY: replaced by artifact::copy_tree_into at integration
 #include "taskstep/build/paths.hpp"
 #include "taskstep/build/request.hpp"
 #include "taskstep/core/result.hpp"

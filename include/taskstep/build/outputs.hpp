@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "taskstep/artifact/staging.hpp"
-#include "taskstep/build/detail/copy_shim.hpp"  // TEMPORARY: replaced by artifact::copy_tree_into at integration
 #include "taskstep/build/request.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
