@@ -169,8 +169,9 @@ outcome run_timeout(std::chrono::nanoseconds duration, Run&& run, std::stop_toke
   outcome o = run(inner.get_token());
   timer.request_stop();
   timer.join();
-  if (outer.stop_requested()) return o.status == status::aborted ? o : aborted();
-  if (timed_out && o.status == status::aborted) return failed("timeout exceeded");
+  // Only an abort caused by the deadline becomes the failure; otherwise the inner outcome, as 6.7
+  // passes the inner error (a stop from outside: `context.Canceled`) through.
+  if (timed_out && !outer.stop_requested() && o.status == status::aborted) return failed("timeout exceeded");
   return o;
 }
 
