@@ -24,12 +24,13 @@
 namespace taskstep::plan {
 
 namespace detail {
-// Runs child `i` of a tuple (a fold over the indices, which the optimiser turns into direct calls).
-template <class Tuple, class State, class D, std::size_t... I>
-outcome run_nth(Tuple& t, std::size_t i, State& state, D& d, std::stop_token stop, std::index_sequence<I...>) {
-  outcome o;
-  (void)((i == I ? (o = std::get<I>(t).run(state, d, stop), true) : false) || ...);
-  return o;
+// Runs child `i` of a tuple: a chain of index tests the optimiser folds into direct calls.
+template <std::size_t I, class Tuple, class State, class D>
+outcome run_nth(Tuple& t, std::size_t i, State& state, D& d, const std::stop_token& stop) {
+  if constexpr (I + 1 < std::tuple_size_v<Tuple>) {
+    if (i != I) return run_nth<I + 1>(t, i, state, d, stop);
+  }
+  return std::get<I>(t).run(state, d, stop);
 }
 template <class State, class D, class... S>
 void assert_children() {
@@ -51,8 +52,8 @@ class basic_do {
     detail::assert_children<State, D, S...>();
     return detail::run_do(
         sizeof...(S),
-        [&](std::size_t i, std::stop_token st) {
-          return detail::run_nth(steps_, i, state, d, st, std::index_sequence_for<S...>{});
+        [&](std::size_t i, const std::stop_token& st) {
+          return detail::run_nth<0>(steps_, i, state, d, st);
         },
         stop);
   }
@@ -80,8 +81,8 @@ class basic_in_parallel {
     detail::assert_children<State, D, S...>();
     return detail::run_in_parallel(
         sizeof...(S), limit_, fail_fast_,
-        [&](std::size_t i, std::stop_token st) {
-          return detail::run_nth(steps_, i, state, d, st, std::index_sequence_for<S...>{});
+        [&](std::size_t i, const std::stop_token& st) {
+          return detail::run_nth<0>(steps_, i, state, d, st);
         },
         stop);
   }
@@ -102,7 +103,7 @@ class basic_try {
   template <class State, class D>
   outcome run(State& state, D& d, std::stop_token stop) {
     detail::assert_children<State, D, S>();
-    return detail::run_try([&](std::stop_token st) { return step_.run(state, d, st); }, stop);
+    return detail::run_try([&](const std::stop_token& st) { return step_.run(state, d, st); }, stop);
   }
 
  private:
@@ -123,8 +124,8 @@ class basic_hooked {
   template <class State, class D>
   outcome run(State& state, D& d, std::stop_token stop) {
     detail::assert_children<State, D, S, H>();
-    auto s = [&](std::stop_token st) { return step_.run(state, d, st); };
-    auto h = [&](std::stop_token st) { return hook_.run(state, d, st); };
+    auto s = [&](const std::stop_token& st) { return step_.run(state, d, st); };
+    auto h = [&](const std::stop_token& st) { return hook_.run(state, d, st); };
     if constexpr (K == hook_kind::ensure) return detail::run_ensure(s, h, stop);
     else if constexpr (K == hook_kind::on_success) return detail::run_on_success(s, h, stop);
     else if constexpr (K == hook_kind::on_failure) return detail::run_on_failure(s, h, stop);
@@ -172,7 +173,7 @@ class basic_timeout {
   template <class State, class D>
   outcome run(State& state, D& d, std::stop_token stop) {
     detail::assert_children<State, D, S>();
-    return detail::run_timeout(duration_, [&](std::stop_token st) { return step_.run(state, d, st); }, stop);
+    return detail::run_timeout(duration_, [&](const std::stop_token& st) { return step_.run(state, d, st); }, stop);
   }
 
  private:

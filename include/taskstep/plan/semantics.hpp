@@ -23,7 +23,7 @@ namespace taskstep::plan::detail {
 //! `do:` (6.7 builds it as a chain of OnSuccess ending in IdentityStep): children in order, stopping
 //! at the first that does not succeed; its outcome is the build's. No children: succeeded.
 template <class Run>
-outcome run_do(std::size_t n, Run&& run, std::stop_token stop) {
+outcome run_do(std::size_t n, Run&& run, const std::stop_token& stop) {
   for (std::size_t i = 0; i < n; ++i) {
     outcome o = run(i, stop);
     if (!o.succeeded()) return o;
@@ -77,7 +77,7 @@ outcome run_in_parallel(std::size_t n, std::size_t limit, bool fail_fast, Run&& 
 
 //! try_step.go: an abort stays an abort; anything else (failure and error too) succeeds.
 template <class Run>
-outcome run_try(Run&& run, std::stop_token stop) {
+outcome run_try(Run&& run, const std::stop_token& stop) {
   outcome o = run(stop);
   if (o.status == status::aborted) return o;
   return succeeded();
@@ -86,7 +86,7 @@ outcome run_try(Run&& run, std::stop_token stop) {
 //! ensure_step.go: the hook always runs (with a token that never stops when the build was stopped);
 //! a stop aborts; either error errors; succeeded only when both succeeded.
 template <class Step, class Hook>
-outcome run_ensure(Step&& step, Hook&& hook, std::stop_token stop) {
+outcome run_ensure(Step&& step, Hook&& hook, const std::stop_token& stop) {
   outcome o = step(stop);
   outcome h = hook(stop.stop_requested() ? std::stop_token{} : stop);
   if (stop.stop_requested()) return aborted();
@@ -100,7 +100,7 @@ outcome run_ensure(Step&& step, Hook&& hook, std::stop_token stop) {
 
 //! on_success.go: an error or failure of the step is the outcome (no hook); after success, the hook's.
 template <class Step, class Hook>
-outcome run_on_success(Step&& step, Hook&& hook, std::stop_token stop) {
+outcome run_on_success(Step&& step, Hook&& hook, const std::stop_token& stop) {
   outcome o = step(stop);
   if (!o.succeeded()) return o;
   return hook(stop);
@@ -108,7 +108,7 @@ outcome run_on_success(Step&& step, Hook&& hook, std::stop_token stop) {
 
 //! on_failure.go: after a failure the hook runs; its error is the outcome, else the step's failure.
 template <class Step, class Hook>
-outcome run_on_failure(Step&& step, Hook&& hook, std::stop_token stop) {
+outcome run_on_failure(Step&& step, Hook&& hook, const std::stop_token& stop) {
   outcome o = step(stop);
   if (o.status != status::failed) return o;
   outcome h = hook(stop);
@@ -118,7 +118,7 @@ outcome run_on_failure(Step&& step, Hook&& hook, std::stop_token stop) {
 
 //! on_abort.go: after an abort the hook runs (never stopped; its outcome ignored); the step's outcome.
 template <class Step, class Hook>
-outcome run_on_abort(Step&& step, Hook&& hook, std::stop_token stop) {
+outcome run_on_abort(Step&& step, Hook&& hook, const std::stop_token& stop) {
   outcome o = step(stop);
   if (o.status == status::aborted) (void)hook(std::stop_token{});
   return o;
@@ -127,7 +127,7 @@ outcome run_on_abort(Step&& step, Hook&& hook, std::stop_token stop) {
 //! on_error.go: after an error (not an abort) the hook runs (never stopped); still errored, with the
 //! hook's error appended.
 template <class Step, class Hook>
-outcome run_on_error(Step&& step, Hook&& hook, std::stop_token stop) {
+outcome run_on_error(Step&& step, Hook&& hook, const std::stop_token& stop) {
   outcome o = step(stop);
   if (o.status != status::errored) return o;
   outcome h = hook(std::stop_token{});
@@ -138,7 +138,7 @@ outcome run_on_error(Step&& step, Hook&& hook, std::stop_token stop) {
 //! retry_step.go: attempt i = 0..n-1, each a fresh step; a stop aborts; an error or a failure tries
 //! again; the first success ends it. The outcome is the last attempt's.
 template <class Run>
-outcome run_attempts(std::size_t n, Run&& run, std::stop_token stop) {
+outcome run_attempts(std::size_t n, Run&& run, const std::stop_token& stop) {
   outcome o = failed();  // `LastAttempt == nil`: not succeeded
   for (std::size_t i = 0; i < n; ++i) {
     o = run(i, stop);
