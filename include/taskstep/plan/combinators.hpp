@@ -27,10 +27,14 @@ namespace detail {
 // Runs child `i` of a tuple: a chain of index tests the optimiser folds into direct calls.
 template <std::size_t I, class Tuple, class State, class D>
 outcome run_nth(Tuple& t, std::size_t i, State& state, D& d, const std::stop_token& stop) {
-  if constexpr (I + 1 < std::tuple_size_v<Tuple>) {
-    if (i != I) return run_nth<I + 1>(t, i, state, d, stop);
+  if constexpr (I >= std::tuple_size_v<Tuple>) {
+    return succeeded();  // no children (`do: []`): never called by the semantics
+  } else {
+    if constexpr (I + 1 < std::tuple_size_v<Tuple>) {
+      if (i != I) return run_nth<I + 1>(t, i, state, d, stop);
+    }
+    return std::get<I>(t).run(state, d, stop);
   }
-  return std::get<I>(t).run(state, d, stop);
 }
 template <class State, class D, class... S>
 void assert_children() {
