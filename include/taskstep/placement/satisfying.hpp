@@ -12,9 +12,9 @@
 #include <fmt/format.h>
 #include <range/v3/action/remove_if.hpp>
 #include <range/v3/algorithm/contains.hpp>
-#include <range/v3/range/conversion.hpp>
-#include <range/v3/view/filter.hpp>
-#include <range/v3/view/iota.hpp>
+#include <range/v3/algorithm/copy_if.hpp>
+#include <range/v3/iterator/insert_iterators.hpp>
+#include <range/v3/view/indices.hpp>
 
 #include "taskstep/core/container_spec.hpp"
 #include "taskstep/core/result.hpp"
@@ -51,10 +51,13 @@ namespace taskstep::placement {
 [[nodiscard]] inline result<std::vector<std::size_t>> satisfying_workers(std::span<const worker_info> workers,
                                                                          const container_spec& spec) {
   if (workers.empty()) return fail(errc::no_workers, "no workers");
+  // Not `indices | views::filter(...) | ranges::to<std::vector>()`: `to` measures the filtered range
+  // before copying it, which runs `satisfies` twice per worker (2x slower on 10,000 workers).
+  std::vector<std::size_t> out;
+  out.reserve(workers.size());
+  ranges::copy_if(ranges::views::indices(workers.size()), ranges::back_inserter(out),
+                  [&](std::size_t i) { return satisfies(workers[i], spec); });
   const auto global = [&](std::size_t i) { return workers[i].team.empty(); };
-  auto out = ranges::views::iota(std::size_t{0}, workers.size()) |
-             ranges::views::filter([&](std::size_t i) { return satisfies(workers[i], spec); }) |
-             ranges::to<std::vector>();
   if (!std::ranges::all_of(out, global)) out |= ranges::actions::remove_if(global);  // team workers only
   if (out.empty()) return fail(errc::no_workers, fmt::format("no workers satisfying: {}", describe_requirements(spec)));
   return out;
