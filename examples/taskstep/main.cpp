@@ -13,6 +13,7 @@
 
 #include "cli_common.hpp"
 #include "execute.hpp"
+#include "taskstep/config/yaml_cpp_emit.hpp"
 
 namespace {
 
@@ -32,7 +33,7 @@ int run_validate(const std::string& task_file) {
   return exit_ok;
 }
 
-int run_render(const CLI::App& cmd, const std::string& task_file, const var_options& o, bool env) {
+int run_render(const CLI::App& cmd, const std::string& task_file, const var_options& o, bool env, bool as_yaml) {
   using namespace taskstep;
   std::string text, err;
   if (!read_file(task_file, text, err)) {
@@ -63,6 +64,13 @@ int run_render(const CLI::App& cmd, const std::string& task_file, const var_opti
   }
   if (env) {
     for (const auto& line : environment(final_config->params)) std::cout << line << "\n";
+  } else if (as_yaml) {
+    auto text = config::to_yaml_text(*final_config);
+    if (!text) {
+      std::cerr << text.error().message() << "\n";
+      return exit_invalid;
+    }
+    std::cout << *text;
   } else {
     std::cout << yaml::to_json(*final_config) << "\n";
   }
@@ -82,10 +90,14 @@ int main(int argc, char** argv) {
 
   std::string render_file;
   bool render_env = false;
+  bool render_yaml = false;
   var_options render_vars;
   auto* render = app.add_subcommand("render", "Print the final task config (params, vars applied) as JSON");
   render->add_option("TASK_FILE", render_file, "task.yml to render")->required();
-  render->add_flag("--env", render_env, "print the process environment (NAME=VALUE lines) instead");
+  auto* render_env_flag =
+      render->add_flag("--env", render_env, "print the process environment (NAME=VALUE lines) instead");
+  render->add_flag("--yaml", render_yaml, "print the final config as YAML (same keys and order as the JSON)")
+      ->excludes(render_env_flag);
   add_var_flags(*render, render_vars);
 
   execute_args exec_args;
@@ -100,7 +112,7 @@ int main(int argc, char** argv) {
   }
 
   if (validate->parsed()) return run_validate(validate_file);
-  if (render->parsed()) return run_render(*render, render_file, render_vars, render_env);
+  if (render->parsed()) return run_render(*render, render_file, render_vars, render_env, render_yaml);
   if (execute->parsed()) return run_execute(*execute, exec_args);
   return exit_usage;
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include <fmt/core.h>
+
 #include "taskstep/core/result.hpp"
 #include "taskstep/vars/variables.hpp"
 #include "taskstep/yaml/decode.hpp"
@@ -24,7 +26,7 @@ struct var_pair {
 inline result<var_pair> parse_var_pair(std::string_view arg) {
   const auto eq = arg.find('=');
   if (eq == std::string_view::npos)
-    return fail(errc::usage, "invalid input pair '" + std::string(arg) + "' (must be name=value)");
+    return fail(errc::usage, fmt::format("invalid input pair '{}' (must be name=value)", arg));
   return var_pair{std::string(arg.substr(0, eq)), value(std::string(arg.substr(eq + 1)))};
 }
 
@@ -41,15 +43,15 @@ inline result<var_pair> parse_yaml_var_pair(std::string_view arg) {
 //! A YAML vars file (`-l`): a map of name → value, as fly loads it into `vars.StaticVariables`.
 inline result<vars::static_vars> load_vars_file(std::string_view text) {
   auto tree = yaml::parse(text, /*strict=*/false);
-  if (!tree) return fail(errc::usage, "error converting YAML to JSON: " + tree.error().message());
+  if (!tree) return fail(errc::usage, fmt::format("error converting YAML to JSON: {}", tree.error().message()));
   if (auto r = yaml::detail::stringify_keys(*tree); !r) return fail(r.error().prefixed("error converting YAML to JSON: "));
   if (auto json = to_json(*tree); !json) return fail(json.error().prefixed("error converting YAML to JSON: "));
   vars::static_vars out;
   if (tree->is_null()) return out;
   if (!tree->is_mapping())
-    return fail(errc::usage, "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal " +
-                                 std::string(yaml::detail::json_kind(*tree)) +
-                                 " into Go value of type vars.StaticVariables");
+    return fail(errc::usage, fmt::format("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} "
+                                         "into Go value of type vars.StaticVariables",
+                                         yaml::detail::json_kind(*tree)));
   yaml::detail::sanitize_utf8(*tree);
   const value go = yaml::detail::to_go_interface(*tree);
   for (const auto& e : go.as_mapping()) out.set(e.key.as_string(), e.val);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "taskstep/core/result.hpp"
 #include "taskstep/yaml/parse.hpp"
 
@@ -28,7 +30,7 @@ inline result<image_metadata> read_metadata(const std::filesystem::path& dir) {
   std::ostringstream ss;
   ss << in.rdbuf();
   auto tree = yaml::parse(ss.str(), false);  // JSON is YAML; libyaml reads it
-  if (!tree) return fail(errc::worker, "malformed image metadata: " + tree.error().message());
+  if (!tree) return fail(errc::worker, fmt::format("malformed image metadata: {}", tree.error().message()));
   if (tree->is_null()) return out;
   if (!tree->is_mapping()) return fail(errc::worker, "malformed image metadata: not a JSON object");
   if (const value* env = tree->find(value("env")); env && env->is_sequence())

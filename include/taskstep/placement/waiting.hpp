@@ -17,6 +17,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <fmt/core.h>
+
 #include "taskstep/core/duration.hpp"
 #include "taskstep/core/result.hpp"
 
@@ -36,7 +38,7 @@ inline constexpr std::string_view busy_message = "All workers are busy at the mo
   // Go's Round: halves go away from zero (std::chrono::round would go to even).
   const auto ns = waited.count() < 0 ? 0 : waited.count();
   const std::chrono::seconds whole((ns + 500'000'000) / 1'000'000'000);
-  return "Found a free worker after waiting " + format_duration_seconds(whole) + ".\n";
+  return fmt::format("Found a free worker after waiting {}.\n", format_duration_seconds(whole));
 }
 
 namespace detail {

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "taskstep/core/result.hpp"
@@ -86,14 +87,14 @@ inline blob_descriptor json_descriptor(const json& j) {
 // "MANIFEST_UNKNOWN: manifest unknown" from a registry error body, else a snippet of the body.
 inline std::string registry_error_text(const std::string& body) {
   const json j = json::parse(body, nullptr, false);
-  std::string out;
+  std::vector<std::string> errors;
   if (j.is_object())
     if (const auto it = j.find("errors"); it != j.end() && it->is_array())
       for (const auto& e : *it) {
-        if (!out.empty()) out += "; ";
-        out += json_string(e, "code");
-        if (const auto m = json_string(e, "message"); !m.empty()) out += ": " + m;
+        const auto m = json_string(e, "message");
+        errors.push_back(m.empty() ? json_string(e, "code") : fmt::format("{}: {}", json_string(e, "code"), m));
       }
+  std::string out = fmt::format("{}", fmt::join(errors, "; "));
   if (out.empty()) out = body.substr(0, 200);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
@@ -154,17 +155,17 @@ inline std::string strip_media_parameters(std::string ct) {
 //! Reads an image manifest (OCI or Docker schema 2).
 inline result<image_manifest> parse_image_manifest(const manifest_document& doc, std::string_view image) {
   const auto j = detail::json::parse(doc.body, nullptr, false);
-  if (!j.is_object()) return fail(errc::worker, "the manifest of " + std::string(image) + " is not a JSON object");
+  if (!j.is_object()) return fail(errc::worker, fmt::format("the manifest of {} is not a JSON object", image));
   image_manifest m;
   m.config = detail::json_descriptor(j.contains("config") ? j["config"] : detail::json());
   if (!is_sha256_digest(m.config.digest))
-    return fail(errc::worker, "the manifest of " + std::string(image) + " names no sha256 config blob");
+    return fail(errc::worker, fmt::format("the manifest of {} names no sha256 config blob", image));
   if (const auto it = j.find("layers"); it != j.end() && it->is_array())
     for (const auto& l : *it) {
       m.layers.push_back(detail::json_descriptor(l));
       if (!is_sha256_digest(m.layers.back().digest))
-        return fail(errc::worker, "the manifest of " + std::string(image) + " has a layer without a sha256 digest ('" +
-                                      m.layers.back().digest + "')");
+        return fail(errc::worker, fmt::format("the manifest of {} has a layer without a sha256 digest ('{}')", image,
+                                              m.layers.back().digest));
     }
   return m;
 }
@@ -173,7 +174,7 @@ inline result<image_manifest> parse_image_manifest(const manifest_document& doc,
 inline result<std::string> choose_platform(const manifest_document& doc, std::string_view os,
                                            std::string_view architecture, std::string_view image) {
   const auto j = detail::json::parse(doc.body, nullptr, false);
-  std::string available;
+  std::vector<std::string> available;
   if (j.is_object())
     if (const auto it = j.find("manifests"); it != j.end() && it->is_array())
       for (const auto& m : *it) {
@@ -182,16 +183,16 @@ inline result<std::string> choose_platform(const manifest_document& doc, std::st
         const auto p_arch = detail::json_string(platform, "architecture");
         if (p_os == os && p_arch == architecture && is_sha256_digest(detail::json_string(m, "digest")))
           return detail::json_string(m, "digest");
-        if (!p_os.empty() && p_os != "unknown") available += (available.empty() ? "" : ", ") + p_os + "/" + p_arch;
+        if (!p_os.empty() && p_os != "unknown") available.push_back(fmt::format("{}/{}", p_os, p_arch));
       }
-  return fail(errc::worker, "image " + std::string(image) + " has no " + std::string(os) + "/" + std::string(architecture) +
-                                " manifest in its manifest list (it has: " + (available.empty() ? "none" : available) + ")");
+  return fail(errc::worker, fmt::format("image {} has no {}/{} manifest in its manifest list (it has: {})", image, os,
+                                        architecture, available.empty() ? "none" : fmt::format("{}", fmt::join(available, ", "))));
 }
 
 //! Reads `Env` and `User` from an image config blob (`config.Env`, `config.User`).
 inline result<image_config> parse_image_config(const std::string& body, std::string_view image) {
   const auto j = detail::json::parse(body, nullptr, false);
-  if (!j.is_object()) return fail(errc::worker, "the config blob of " + std::string(image) + " is not a JSON object");
+  if (!j.is_object()) return fail(errc::worker, fmt::format("the config blob of {} is not a JSON object", image));
   image_config c;
   if (const auto cfg = j.find("config"); cfg != j.end() && cfg->is_object()) {
     c.user = detail::json_string(*cfg, "User");
@@ -220,15 +221,15 @@ class registry_session {
   //! The manifest `reference` (a tag or a digest), its media type and the digest of its bytes.
   result<manifest_document> manifest(const std::string& reference) {
     detail::http_request req;
-    req.url = endpoint_.base_url() + "/v2/" + path_ + "/manifests/" + reference;
-    req.headers.push_back("Accept: " + std::string(media_types::oci_index) + ", " + std::string(media_types::oci_manifest) +
-                          ", " + std::string(media_types::docker_list) + ", " + std::string(media_types::docker_manifest));
+    req.url = fmt::format("{}/v2/{}/manifests/{}", endpoint_.base_url(), path_, reference);
+    req.headers.push_back(fmt::format("Accept: {}, {}, {}, {}", media_types::oci_index, media_types::oci_manifest,
+                                      media_types::docker_list, media_types::docker_manifest));
     auto r = get(req);
     if (!r) return fail(r.error());
     if (r->status == 404)
-      return fail(errc::worker, "image " + image_ + " not found: registry " + endpoint_.host + " answered 404 (" +
-                                    detail::registry_error_text(r->body) + "); check source.repository and " +
-                                    (is_sha256_digest(reference) ? "version.digest" : "source.tag"));
+      return fail(errc::worker, fmt::format("image {} not found: registry {} answered 404 ({}); check source.repository and {}",
+                                            image_, endpoint_.host, detail::registry_error_text(r->body),
+                                            is_sha256_digest(reference) ? "version.digest" : "source.tag"));
     if (r->status != 200) return unexpected_status(*r, "the manifest");
     manifest_document doc;
     doc.body = std::move(r->body);
@@ -241,9 +242,10 @@ class registry_session {
     }
     if (doc.media_type != media_types::oci_index && doc.media_type != media_types::oci_manifest &&
         doc.media_type != media_types::docker_list && doc.media_type != media_types::docker_manifest)
-      return fail(errc::worker, "the manifest of " + image_ + " has media type '" + doc.media_type +
-                                    "', which taskstep does not support (it pulls OCI images and indexes and Docker "
-                                    "schema 2 manifests and manifest lists; re-push the image with a current client)");
+      return fail(errc::worker, fmt::format("the manifest of {} has media type '{}', which taskstep does not support (it "
+                                            "pulls OCI images and indexes and Docker schema 2 manifests and manifest "
+                                            "lists; re-push the image with a current client)",
+                                            image_, doc.media_type));
     doc.digest = sha256_digest(doc.body);
     if (is_sha256_digest(reference) && doc.digest != reference)
       return fail(digest_mismatch("the manifest", reference, doc.digest));
@@ -255,11 +257,12 @@ class registry_session {
   //! A small blob (the image config) in memory, digest checked.
   result<std::string> small_blob(const blob_descriptor& d) {
     detail::http_request req;
-    req.url = endpoint_.base_url() + "/v2/" + path_ + "/blobs/" + d.digest;
+    req.url = fmt::format("{}/v2/{}/blobs/{}", endpoint_.base_url(), path_, d.digest);
     auto r = get(req);
     if (!r) return fail(r.error());
     if (r->status != 200) return blob_status_error(*r, d);
-    if (const auto got = sha256_digest(r->body); got != d.digest) return fail(digest_mismatch("blob " + d.digest, d.digest, got));
+    if (const auto got = sha256_digest(r->body); got != d.digest)
+      return fail(digest_mismatch(fmt::format("blob {}", d.digest), d.digest, got));
     return std::move(r->body);
   }
 
@@ -271,9 +274,9 @@ class registry_session {
       std::int64_t bytes = 0;
     } state;
     state.out.open(to, std::ios::binary | std::ios::trunc);
-    if (!state.out) return fail(errc::io, "cannot write " + to.string());
+    if (!state.out) return fail(errc::io, fmt::format("cannot write {}", to.string()));
     detail::http_request req;
-    req.url = endpoint_.base_url() + "/v2/" + path_ + "/blobs/" + d.digest;
+    req.url = fmt::format("{}/v2/{}/blobs/{}", endpoint_.base_url(), path_, d.digest);
     req.stall_timeout = true;
     req.sink.context = &state;
     req.sink.write = [](void* ctx, const char* data, std::size_t n) {
@@ -287,53 +290,52 @@ class registry_session {
     if (!r) return fail(r.error());
     if (r->status != 200) return blob_status_error(*r, d);
     state.out.close();
-    if (!state.out) return fail(errc::io, "cannot write " + to.string());
+    if (!state.out) return fail(errc::io, fmt::format("cannot write {}", to.string()));
     if (d.size >= 0 && state.bytes != d.size)
-      return fail(errc::worker, "blob " + d.digest + " of " + image_ + " from registry " + endpoint_.host + " has " +
-                                    std::to_string(state.bytes) + " bytes, not the " + std::to_string(d.size) +
-                                    " its manifest says: the download is corrupt or the registry is misbehaving; try again");
-    if (const auto got = "sha256:" + state.hash.hex_digest(); got != d.digest)
-      return fail(digest_mismatch("blob " + d.digest, d.digest, got));
+      return fail(errc::worker, fmt::format("blob {} of {} from registry {} has {} bytes, not the {} its manifest says: "
+                                            "the download is corrupt or the registry is misbehaving; try again",
+                                            d.digest, image_, endpoint_.host, state.bytes, d.size));
+    if (const auto got = fmt::format("sha256:{}", state.hash.hex_digest()); got != d.digest)
+      return fail(digest_mismatch(fmt::format("blob {}", d.digest), d.digest, got));
     return {};
   }
 
  private:
   error digest_mismatch(const std::string& what, const std::string& expected, const std::string& got) const {
-    return error(errc::worker, "digest mismatch: " + what + " of " + image_ + " from registry " + endpoint_.host +
-                                   " should have digest " + expected + " but has " + got +
-                                   ": the download is corrupt or the registry is misbehaving; try again");
+    return error(errc::worker, fmt::format("digest mismatch: {} of {} from registry {} should have digest {} but has {}: "
+                                           "the download is corrupt or the registry is misbehaving; try again",
+                                           what, image_, endpoint_.host, expected, got));
   }
 
   tl::unexpected<error> unexpected_status(const detail::http_response& r, const std::string& what) const {
-    return fail(errc::worker, "registry " + endpoint_.host + " answered HTTP " + std::to_string(r.status) + " for " + what +
-                                  " of " + image_ + ": " + detail::registry_error_text(r.body));
+    return fail(errc::worker, fmt::format("registry {} answered HTTP {} for {} of {}: {}", endpoint_.host, r.status, what,
+                                          image_, detail::registry_error_text(r.body)));
   }
 
   tl::unexpected<error> blob_status_error(const detail::http_response& r, const blob_descriptor& d) const {
     if (r.status == 404)
-      return fail(errc::worker, "blob " + d.digest + " of " + image_ + " is missing from registry " + endpoint_.host +
-                                    " (" + detail::registry_error_text(r.body) + "): the image was pushed incompletely");
-    return unexpected_status(r, "blob " + d.digest);
+      return fail(errc::worker, fmt::format("blob {} of {} is missing from registry {} ({}): the image was pushed incompletely",
+                                            d.digest, image_, endpoint_.host, detail::registry_error_text(r.body)));
+    return unexpected_status(r, fmt::format("blob {}", d.digest));
   }
 
   error unreachable(const detail::http_failure& f, const std::string& url) const {
-    std::string msg = "cannot reach registry " + endpoint_.host + " to pull " + image_ + ": " + f.message + " (GET " + url + ")";
     const bool tls = f.code == CURLE_SSL_CONNECT_ERROR || f.code == CURLE_PEER_FAILED_VERIFICATION ||
                      f.code == CURLE_SSL_CACERT_BADFILE || f.code == CURLE_SSL_CERTPROBLEM;
-    if (tls && !endpoint_.insecure)
-      msg += "; if " + endpoint_.host + " serves plain http, list it in source.insecure_registries";
-    else
-      msg += "; check the network and the registry host and port in source.repository";
-    return error(errc::io, std::move(msg));
+    const std::string hint = tls && !endpoint_.insecure
+                                 ? fmt::format("if {} serves plain http, list it in source.insecure_registries", endpoint_.host)
+                                 : "check the network and the registry host and port in source.repository";
+    return error(errc::io, fmt::format("cannot reach registry {} to pull {}: {} (GET {}); {}", endpoint_.host, image_,
+                                       f.message, url, hint));
   }
 
   error auth_error(std::string_view detail_text) const {
     if (endpoint_.credentials.empty())
-      return error(errc::worker, "authentication required to pull " + image_ + " from registry " + endpoint_.host + " (" +
-                                     std::string(detail_text) + "): set " + credential_fields_ +
-                                     " (a public registry also answers this way for a repository that does not exist)");
-    return error(errc::worker, "registry " + endpoint_.host + " rejected the credentials for " + image_ + " (" +
-                                   std::string(detail_text) + "): check " + credential_fields_);
+      return error(errc::worker, fmt::format("authentication required to pull {} from registry {} ({}): set {} (a public "
+                                             "registry also answers this way for a repository that does not exist)",
+                                             image_, endpoint_.host, detail_text, credential_fields_));
+    return error(errc::worker, fmt::format("registry {} rejected the credentials for {} ({}): check {}", endpoint_.host,
+                                           image_, detail_text, credential_fields_));
   }
 
   // One GET with whatever authentication the registry asked for; a 401 triggers one authentication and
@@ -343,7 +345,7 @@ class registry_session {
     const auto base_headers = req.headers;
     for (int attempt = 0;; ++attempt) {
       req.headers = base_headers;
-      if (!bearer_.empty()) req.headers.push_back("Authorization: Bearer " + bearer_);
+      if (!bearer_.empty()) req.headers.push_back(fmt::format("Authorization: Bearer {}", bearer_));
       if (basic_) {
         req.basic_user = endpoint_.credentials.username;
         req.basic_password = endpoint_.credentials.password;
@@ -351,7 +353,7 @@ class registry_session {
       auto r = detail::http_get(req);
       if (!r) return fail(unreachable(r.error(), req.url));
       if (r->status != 401) return std::move(*r);
-      if (attempt > 0) return fail(auth_error("HTTP 401: " + detail::registry_error_text(r->body)));
+      if (attempt > 0) return fail(auth_error(fmt::format("HTTP 401: {}", detail::registry_error_text(r->body))));
       if (auto a = authenticate(r->header("www-authenticate")); !a) return fail(a.error());
     }
   }
@@ -364,33 +366,36 @@ class registry_session {
       return {};
     }
     if (challenge.scheme != "bearer")
-      return fail(errc::worker, "registry " + endpoint_.host + " answered 401 for " + image_ +
-                                    " with an authentication scheme taskstep does not support: '" + header + "'");
+      return fail(errc::worker, fmt::format("registry {} answered 401 for {} with an authentication scheme taskstep does "
+                                            "not support: '{}'",
+                                            endpoint_.host, image_, header));
     const auto realm = challenge.param("realm");
-    if (realm.empty()) return fail(errc::worker, "registry " + endpoint_.host + " asked for a token without naming a realm: '" + header + "'");
+    if (realm.empty())
+      return fail(errc::worker,
+                  fmt::format("registry {} asked for a token without naming a realm: '{}'", endpoint_.host, header));
     auto scope = challenge.param("scope");
-    if (scope.empty()) scope = "repository:" + path_ + ":pull";
+    if (scope.empty()) scope = fmt::format("repository:{}:pull", path_);
     detail::http_request req;
-    req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "scope=" + detail::url_escape(scope);
+    req.url = fmt::format("{}{}scope={}", realm, realm.find('?') == std::string::npos ? '?' : '&', detail::url_escape(scope));
     if (const auto service = challenge.param("service"); !service.empty())
-      req.url += "&service=" + detail::url_escape(service);
+      req.url += fmt::format("&service={}", detail::url_escape(service));
     req.timeout = timeout_;
     req.basic_user = endpoint_.credentials.username;
     req.basic_password = endpoint_.credentials.password;
     auto r = detail::http_get(req);
     if (!r)
-      return fail(errc::io, "cannot reach the token service " + realm + " of registry " + endpoint_.host + " to pull " +
-                                image_ + ": " + r.error().message);
+      return fail(errc::io, fmt::format("cannot reach the token service {} of registry {} to pull {}: {}", realm,
+                                        endpoint_.host, image_, r.error().message));
     if (r->status == 401 || r->status == 403)
-      return fail(auth_error("the token service " + realm + " answered HTTP " + std::to_string(r->status)));
+      return fail(auth_error(fmt::format("the token service {} answered HTTP {}", realm, r->status)));
     if (r->status != 200)
-      return fail(errc::worker, "the token service " + realm + " of registry " + endpoint_.host + " answered HTTP " +
-                                    std::to_string(r->status) + ": " + detail::registry_error_text(r->body));
+      return fail(errc::worker, fmt::format("the token service {} of registry {} answered HTTP {}: {}", realm,
+                                            endpoint_.host, r->status, detail::registry_error_text(r->body)));
     const auto j = detail::json::parse(r->body, nullptr, false);
     bearer_ = detail::json_string(j, "token");
     if (bearer_.empty()) bearer_ = detail::json_string(j, "access_token");
     if (bearer_.empty())
-      return fail(errc::worker, "the token service " + realm + " of registry " + endpoint_.host + " returned no token");
+      return fail(errc::worker, fmt::format("the token service {} of registry {} returned no token", realm, endpoint_.host));
     return {};
   }
 

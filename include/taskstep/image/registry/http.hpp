@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include <curl/curl.h>
 #include <tl/expected.hpp>
 
@@ -178,9 +180,9 @@ inline tl::expected<http_response, http_failure> http_get(const http_request& re
   if (rc != CURLE_OK) {
     if (t.sink_failed) return tl::unexpected(http_failure{rc, "writing the download failed"});
     if (t.too_large)
-      return tl::unexpected(http_failure{rc, "the response is larger than " + std::to_string(req.max_body >> 20) + " MiB"});
+      return tl::unexpected(http_failure{rc, fmt::format("the response is larger than {} MiB", req.max_body >> 20)});
     std::string message = curl_easy_strerror(rc);
-    if (errbuf[0] != '\0') message += std::string(" (") + errbuf + ")";
+    if (errbuf[0] != '\0') message += fmt::format(" ({})", errbuf);
     return tl::unexpected(http_failure{rc, std::move(message)});
   }
   long status = 0;

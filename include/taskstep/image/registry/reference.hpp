@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
 #include "taskstep/core/value.hpp"
@@ -38,7 +40,7 @@ struct registry_endpoint {
   registry_credentials credentials;
 
   //! `https://host` or `http://host`.
-  [[nodiscard]] std::string base_url() const { return (insecure ? "http://" : "https://") + host; }
+  [[nodiscard]] std::string base_url() const { return fmt::format("{}{}", insecure ? "http://" : "https://", host); }
 };
 
 //! A repository and the tag or digest wanted from it.
@@ -50,11 +52,11 @@ struct image_reference {
   bool docker_hub = false;
 
   //! `127.0.0.1:5000/busybox` or `docker.io/library/busybox`, for messages and store keys.
-  [[nodiscard]] std::string name() const { return (docker_hub ? std::string("docker.io") : registry) + "/" + path; }
+  [[nodiscard]] std::string name() const { return fmt::format("{}/{}", docker_hub ? "docker.io" : registry, path); }
   //! `name:tag`.
-  [[nodiscard]] std::string tagged() const { return name() + ":" + tag; }
+  [[nodiscard]] std::string tagged() const { return fmt::format("{}:{}", name(), tag); }
   //! `name@digest` when pinned, else `name:tag`.
-  [[nodiscard]] std::string display() const { return digest.empty() ? tagged() : name() + "@" + digest; }
+  [[nodiscard]] std::string display() const { return digest.empty() ? tagged() : fmt::format("{}@{}", name(), digest); }
   //! What the manifest request asks for: the digest when pinned, else the tag.
   [[nodiscard]] const std::string& manifest_ref() const { return digest.empty() ? tag : digest; }
 };
@@ -91,8 +93,7 @@ inline result<std::optional<std::string>> source_string(const value* mapping, st
     }
     if (r.ec == std::errc()) return std::optional<std::string>(std::string(buf, r.ptr));
   }
-  return fail(errc::invalid_config, std::string(where) + "." + std::string(key) + " must be a string, not " +
-                                        std::string(go_type_name(*v)));
+  return fail(errc::invalid_config, fmt::format("{}.{} must be a string, not {}", where, key, go_type_name(*v)));
 }
 
 inline result<std::vector<std::string>> source_string_list(const value* mapping, std::string_view key) {
@@ -100,11 +101,10 @@ inline result<std::vector<std::string>> source_string_list(const value* mapping,
   if (mapping == nullptr || !mapping->is_mapping()) return out;
   const value* v = mapping->find(value(key));
   if (v == nullptr || v->is_null()) return out;
-  if (!v->is_sequence())
-    return fail(errc::invalid_config, "source." + std::string(key) + " must be a list of host:port strings");
+  const auto not_hosts = [&] { return fail(errc::invalid_config, fmt::format("source.{} must be a list of host:port strings", key)); };
+  if (!v->is_sequence()) return not_hosts();
   for (const auto& e : v->as_sequence()) {
-    if (!e.is_string())
-      return fail(errc::invalid_config, "source." + std::string(key) + " must be a list of host:port strings");
+    if (!e.is_string()) return not_hosts();
     out.push_back(e.as_string());
   }
   return out;
@@ -122,8 +122,7 @@ inline bool looks_like_host(std::string_view component) noexcept {
 //! have no slash), taking a `:tag` or `@sha256:...` suffix when present.
 inline result<image_reference> parse_repository(std::string_view repository) {
   auto bad = [&](std::string_view why) {
-    return fail(errc::invalid_config, "source.repository '" + std::string(repository) + "' is not a valid repository: " +
-                                          std::string(why));
+    return fail(errc::invalid_config, fmt::format("source.repository '{}' is not a valid repository: {}", repository, why));
   };
   image_reference ref;
   std::string rest(repository);
@@ -150,7 +149,7 @@ inline result<image_reference> parse_repository(std::string_view repository) {
   if (host.empty() || host == "docker.io" || host == "index.docker.io" || host == docker_hub_host) {
     ref.docker_hub = true;
     ref.registry = std::string(docker_hub_host);
-    ref.path = rest.find('/') == std::string::npos ? "library/" + rest : rest;
+    ref.path = rest.find('/') == std::string::npos ? fmt::format("library/{}", rest) : rest;
   } else {
     ref.registry = host;
     ref.path = rest;
@@ -162,18 +161,19 @@ inline result<image_reference> parse_repository(std::string_view repository) {
 //! http in addition to `source.insecure_registries`.
 inline result<pull_spec> parse_pull_spec(const image_resource& r, const std::vector<std::string>& extra_insecure) {
   if (r.type != "registry-image" && r.type != "docker-image")
-    return fail(errc::invalid_config, "image_resource type '" + r.type +
-                                          "' is not supported: taskstep fetches images of type registry-image or "
-                                          "docker-image");
+    return fail(errc::invalid_config, fmt::format("image_resource type '{}' is not supported: taskstep fetches images of "
+                                                  "type registry-image or docker-image",
+                                                  r.type));
   const value* src = &r.source.data;
   if (!src->is_null() && !src->is_mapping())
-    return fail(errc::invalid_config, "image_resource.source must be a mapping, not " + std::string(go_type_name(*src)));
+    return fail(errc::invalid_config, fmt::format("image_resource.source must be a mapping, not {}", go_type_name(*src)));
 
   auto repository = detail::source_string(src, "repository");
   if (!repository) return fail(repository.error());
   if (!*repository || (*repository)->empty())
-    return fail(errc::invalid_config, "image_resource of type " + r.type +
-                                          " needs source.repository (e.g. 'busybox' or 'registry.example.com:5000/team/app')");
+    return fail(errc::invalid_config, fmt::format("image_resource of type {} needs source.repository (e.g. 'busybox' or "
+                                                  "'registry.example.com:5000/team/app')",
+                                                  r.type));
   auto ref = parse_repository(**repository);
   if (!ref) return fail(ref.error());
   pull_spec spec;
@@ -184,8 +184,8 @@ inline result<pull_spec> parse_pull_spec(const image_resource& r, const std::vec
   if (*tag && !(*tag)->empty()) spec.ref.tag = **tag;
   if (const auto d = r.version.find("digest"); d != r.version.end() && !d->second.empty()) {
     if (!is_sha256_digest(d->second))
-      return fail(errc::invalid_config, "image_resource.version.digest '" + d->second +
-                                            "' is not a sha256:<64 hex> digest");
+      return fail(errc::invalid_config,
+                  fmt::format("image_resource.version.digest '{}' is not a sha256:<64 hex> digest", d->second));
     spec.ref.digest = d->second;
   }
 

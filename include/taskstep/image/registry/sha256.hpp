@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/core.h>
+
 #include <openssl/evp.h>
 
 namespace taskstep::image {
@@ -55,7 +57,7 @@ class sha256_hasher {
 inline std::string sha256_digest(std::string_view bytes) {
   sha256_hasher h;
   h.update(bytes);
-  return "sha256:" + h.hex_digest();
+  return fmt::format("sha256:{}", h.hex_digest());
 }
 
 //! True for `sha256:` followed by exactly 64 lowercase hex digits (the only algorithm taskstep pulls).

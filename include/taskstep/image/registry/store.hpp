@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "taskstep/core/result.hpp"
@@ -113,12 +114,13 @@ class file_lock {
   static result<file_lock> acquire(const std::filesystem::path& path, progress_ref progress, const std::string& waiting) {
     file_lock l;
     l.fd_ = unique_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!l.fd_.valid()) return fail(errc::io, "cannot open the image store lock " + path.string() + ": " + std::strerror(errno));
+    if (!l.fd_.valid()) return fail(errc::io, fmt::format("cannot open the image store lock {}: {}", path.string(), std::strerror(errno)));
     if (::flock(l.fd_.get(), LOCK_EX | LOCK_NB) == 0) return l;
-    if (errno != EWOULDBLOCK) return fail(errc::io, "cannot lock " + path.string() + ": " + std::strerror(errno));
+    const auto cannot_lock = [&] { return fail(errc::io, fmt::format("cannot lock {}: {}", path.string(), std::strerror(errno))); };
+    if (errno != EWOULDBLOCK) return cannot_lock();
     progress(waiting);
     while (::flock(l.fd_.get(), LOCK_EX) != 0)
-      if (errno != EINTR) return fail(errc::io, "cannot lock " + path.string() + ": " + std::strerror(errno));
+      if (errno != EINTR) return cannot_lock();
     return l;
   }
 
@@ -143,8 +145,8 @@ class registry_store {
     for (const char* sub : {"sha256", "refs", "locks", "tmp"}) {
       std::filesystem::create_directories(options_.store_root / sub, ec);
       if (ec) {
-        root_error_ = "cannot create the image store " + options_.store_root.string() + ": " + ec.message() +
-                      " (choose another store root)";
+        root_error_ = fmt::format("cannot create the image store {}: {} (choose another store root)",
+                                  options_.store_root.string(), ec.message());
         return;
       }
     }
@@ -181,20 +183,20 @@ class registry_store {
     if (!spec) return fail(spec.error());
     if (!root_error_.empty()) return fail(errc::io, root_error_);
     const auto& ref = spec->ref;
-    const std::string platform = options_.os + "/" + options_.architecture;
-    progress("fetching " + ref.display());
+    const std::string platform = fmt::format("{}/{}", options_.os, options_.architecture);
+    progress(fmt::format("fetching {}", ref.display()));
 
     // A pinned digest names immutable content: when it is stored, the registry is not asked at all.
     if (!ref.digest.empty()) {
       auto known = find(ref.digest);
       std::string digest = ref.digest;
       if (!known)
-        if (auto alias = read_ref("digest " + ref.digest + " " + platform)) {
+        if (auto alias = read_ref(fmt::format("digest {} {}", ref.digest, platform))) {
           digest = *alias;
           known = find(digest);
         }
       if (known) {
-        progress("using " + ref.name() + "@" + digest + " from the image store (" + known->string() + ")");
+        progress(fmt::format("using {}@{} from the image store ({})", ref.name(), digest, known->string()));
         return fetched_image{*known, digest, true};
       }
     }
@@ -205,8 +207,8 @@ class registry_store {
         if (auto digest = read_ref(tag_key(ref, platform)))
           if (auto dir = find(*digest)) {
             progress(resolved.error().message());
-            progress("the registry is unreachable: using the copy of " + ref.tagged() + " fetched before (" + *digest +
-                     ", " + dir->string() + ")");
+            progress(fmt::format("the registry is unreachable: using the copy of {} fetched before ({}, {})", ref.tagged(),
+                                 *digest, dir->string()));
             return fetched_image{*dir, *digest, true};
           }
       return fail(resolved.error());
@@ -214,26 +216,23 @@ class registry_store {
     registry_session& session = resolved->session;
     const std::string& top_digest = resolved->top_digest;
     const manifest_document& doc = resolved->manifest;
-    const std::string image = ref.name() + "@" + doc.digest;
+    const std::string image = fmt::format("{}@{}", ref.name(), doc.digest);
 
     auto remember = [&] {
       if (ref.digest.empty()) write_ref(tag_key(ref, platform), doc.digest);
-      if (top_digest != doc.digest) write_ref("digest " + top_digest + " " + platform, doc.digest);
+      if (top_digest != doc.digest) write_ref(fmt::format("digest {} {}", top_digest, platform), doc.digest);
     };
-    if (auto dir = find(doc.digest)) {
+    const auto stored = [&](const std::filesystem::path& dir) {
       remember();
-      progress("using " + image + " from the image store (" + dir->string() + ")");
-      return fetched_image{*dir, doc.digest, true};
-    }
+      progress(fmt::format("using {} from the image store ({})", image, dir.string()));
+      return fetched_image{dir, doc.digest, true};
+    };
+    if (auto dir = find(doc.digest)) return stored(*dir);
     const std::string hex = digest_hex(doc.digest);
-    auto lock = detail::file_lock::acquire(options_.store_root / "locks" / (hex + ".lock"), progress,
-                                           "waiting for another fetch of " + image + " to finish");
+    auto lock = detail::file_lock::acquire(options_.store_root / "locks" / fmt::format("{}.lock", hex), progress,
+                                           fmt::format("waiting for another fetch of {} to finish", image));
     if (!lock) return fail(lock.error());
-    if (auto dir = find(doc.digest)) {  // the fetch we waited for stored it
-      remember();
-      progress("using " + image + " from the image store (" + dir->string() + ")");
-      return fetched_image{*dir, doc.digest, true};
-    }
+    if (auto dir = find(doc.digest)) return stored(*dir);  // the fetch we waited for stored it
     auto dir = build(session, doc, image, hex, progress);
     if (!dir) return fail(dir.error());
     remember();
@@ -248,7 +247,7 @@ class registry_store {
   };
 
   static std::string tag_key(const image_reference& ref, const std::string& platform) {
-    return "tag " + ref.tagged() + " " + platform;
+    return fmt::format("tag {} {}", ref.tagged(), platform);
   }
 
   [[nodiscard]] std::optional<std::string> read_ref(const std::string& key) const {
@@ -264,7 +263,7 @@ class registry_store {
     const auto name = digest_hex(sha256_digest(key));
     const auto final_path = options_.store_root / "refs" / name;
     const auto tmp = options_.store_root / "tmp" /
-                     ("ref." + name + "." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+                     fmt::format("ref.{}.{}.{}", name, ::getpid(), counter++);
     {
       std::ofstream out(tmp, std::ios::trunc);
       out << digest << '\n' << key << '\n';
@@ -282,7 +281,8 @@ class registry_store {
                                            "source.registry_mirror.username and source.registry_mirror.password"),
                           spec.ref);
       if (r) return r;
-      progress("registry mirror " + spec.mirror->host + " failed: " + r.error().message() + "; trying " + spec.primary.host);
+      progress(fmt::format("registry mirror {} failed: {}; trying {}", spec.mirror->host, r.error().message(),
+                           spec.primary.host));
     }
     return resolve_on(registry_session(spec.primary, spec.ref.path, spec.ref.display(), options_.timeout), spec.ref);
   }
@@ -292,7 +292,7 @@ class registry_store {
     if (!doc) return fail(doc.error());
     const std::string top = doc->digest;
     for (int depth = 0; doc->is_index(); ++depth) {
-      if (depth == 2) return fail(errc::worker, "the manifest list of " + ref.display() + " nests too deeply");
+      if (depth == 2) return fail(errc::worker, fmt::format("the manifest list of {} nests too deeply", ref.display()));
       auto chosen = choose_platform(*doc, options_.os, options_.architecture, ref.display());
       if (!chosen) return fail(chosen.error());
       doc = session.manifest(*chosen);
@@ -309,9 +309,9 @@ class registry_store {
     std::error_code ec;
     std::vector<fs::path> stale;  // left by a fetch that died (we hold the lock)
     for (fs::directory_iterator it(tmp_root, ec), end; !ec && it != end; it.increment(ec))
-      if (it->path().filename().string().rfind(hex + ".", 0) == 0) stale.push_back(it->path());
+      if (it->path().filename().string().starts_with(fmt::format("{}.", hex))) stale.push_back(it->path());
     for (const auto& p : stale) detail::remove_quietly(p);
-    const fs::path work = tmp_root / (hex + "." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+    const fs::path work = tmp_root / fmt::format("{}.{}.{}", hex, ::getpid(), counter++);
     struct cleanup {
       fs::path path;
       ~cleanup() {
@@ -319,24 +319,23 @@ class registry_store {
       }
     } guard{work};
     fs::create_directories(work / "rootfs", ec);
-    if (ec) return fail(errc::io, "cannot create " + (work / "rootfs").string() + ": " + ec.message());
+    if (ec) return fail(errc::io, fmt::format("cannot create {}: {}", (work / "rootfs").string(), ec.message()));
 
     auto manifest = parse_image_manifest(doc, image);
     if (!manifest) return fail(manifest.error());
     if (!detail::supported_config(manifest->config.media_type))
-      return fail(errc::worker, image + " is not a container image: its config has media type '" +
-                                    manifest->config.media_type + "'");
+      return fail(errc::worker, fmt::format("{} is not a container image: its config has media type '{}'", image,
+                                            manifest->config.media_type));
     std::int64_t total = 0;
     for (std::size_t i = 0; i < manifest->layers.size(); ++i) {
       const auto& l = manifest->layers[i];
       if (!detail::supported_layer(l.media_type))
-        return fail(errc::worker, "layer " + std::to_string(i + 1) + " of " + image + " has media type '" + l.media_type +
-                                      "', which taskstep does not support (it unpacks tar layers, uncompressed or "
-                                      "compressed with gzip or zstd)");
+        return fail(errc::worker, fmt::format("layer {} of {} has media type '{}', which taskstep does not support (it "
+                                              "unpacks tar layers, uncompressed or compressed with gzip or zstd)",
+                                              i + 1, image, l.media_type));
       total += l.size > 0 ? l.size : 0;
     }
-    progress("downloading " + image + " (" + std::to_string(manifest->layers.size()) + " layers, " +
-             detail::human_size(total) + ")");
+    progress(fmt::format("downloading {} ({} layers, {})", image, manifest->layers.size(), detail::human_size(total)));
     auto config_blob = session.small_blob(manifest->config);
     if (!config_blob) return fail(config_blob.error());
     auto config = parse_image_config(*config_blob, image);
@@ -345,29 +344,27 @@ class registry_store {
     const std::size_t n = manifest->layers.size();
     for (std::size_t i = 0; i < n; ++i) {
       const auto& l = manifest->layers[i];
-      const std::string what = "layer " + std::to_string(i + 1) + "/" + std::to_string(n) + " (" + l.digest + ") of " + image;
-      progress("layer " + std::to_string(i + 1) + "/" + std::to_string(n) + " " + l.digest.substr(0, 19) + " " +
-               detail::human_size(l.size));
+      const std::string what = fmt::format("layer {}/{} ({}) of {}", i + 1, n, l.digest, image);
+      progress(fmt::format("layer {}/{} {} {}", i + 1, n, l.digest.substr(0, 19), detail::human_size(l.size)));
       const fs::path blob = work / "layer.blob";
       if (auto got = session.download_blob(l, blob); !got) return fail(got.error());
       auto applied = apply_layer(blob, work / "rootfs", what);
       if (!applied) return fail(applied.error());
       if (applied->skipped_devices > 0)
-        progress("skipped " + std::to_string(applied->skipped_devices) + " device nodes of " + what +
-                 " (creating them needs root)");
+        progress(fmt::format("skipped {} device nodes of {} (creating them needs root)", applied->skipped_devices, what));
       fs::remove(blob, ec);
     }
     {
       const nlohmann::json metadata = {{"env", config->env}, {"user", config->user}};
       std::ofstream out(work / "metadata.json", std::ios::trunc);
       out << metadata.dump();
-      if (!out) return fail(errc::io, "cannot write " + (work / "metadata.json").string());
+      if (!out) return fail(errc::io, fmt::format("cannot write {}", (work / "metadata.json").string()));
     }
     const fs::path final_dir = options_.store_root / "sha256" / hex;
     if (::rename(work.c_str(), final_dir.c_str()) != 0)
-      return fail(errc::io, "cannot move " + work.string() + " to " + final_dir.string() + ": " + std::strerror(errno));
+      return fail(errc::io, fmt::format("cannot move {} to {}: {}", work.string(), final_dir.string(), std::strerror(errno)));
     guard.path.clear();
-    progress("stored " + image + " in " + final_dir.string());
+    progress(fmt::format("stored {} in {}", image, final_dir.string()));
     return final_dir;
   }
 

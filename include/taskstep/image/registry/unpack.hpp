@@ -26,6 +26,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fmt/core.h>
 
 #include "taskstep/core/result.hpp"
 
@@ -137,7 +138,7 @@ inline bool clear_opaque(int dir, const std::string& rel, const std::unordered_s
   ::closedir(d);
   bool ok = true;
   for (const auto& [name, is_dir] : children) {
-    const std::string child = rel.empty() ? name : rel + "/" + name;
+    const std::string child = rel.empty() ? name : fmt::format("{}/{}", rel, name);
     if (!written.contains(child)) {
       ok = remove_tree_at(dir, name.c_str()) && ok;
     } else if (is_dir) {
@@ -166,12 +167,12 @@ struct archive_write_deleter {
 inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, const std::filesystem::path& rootfs,
                                        std::string_view what) {
   namespace fs = std::filesystem;
-  auto failure = [&](const std::string& why) { return fail(errc::worker, "cannot unpack " + std::string(what) + ": " + why); };
+  auto failure = [&](const std::string& why) { return fail(errc::worker, fmt::format("cannot unpack {}: {}", what, why)); };
   std::error_code ec;
   const fs::path root = fs::canonical(rootfs, ec);  // no symlink may sit in the prefix libarchive checks
-  if (ec) return failure("the root filesystem " + rootfs.string() + " is not there: " + ec.message());
+  if (ec) return failure(fmt::format("the root filesystem {} is not there: {}", rootfs.string(), ec.message()));
   detail::unique_fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) return failure("cannot open " + root.string() + ": " + std::strerror(errno));
+  if (!root_fd.valid()) return failure(fmt::format("cannot open {}: {}", root.string(), std::strerror(errno)));
 
   std::unique_ptr<archive, detail::archive_read_deleter> in(archive_read_new());
   std::unique_ptr<archive, detail::archive_write_deleter> out(archive_write_disk_new());
@@ -185,7 +186,7 @@ inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, 
   if (as_root) flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR;
   archive_write_disk_set_options(out.get(), flags);  // no standard lookup: ids stay numeric, as in the image
   if (archive_read_open_filename(in.get(), layer_file.c_str(), 1 << 16) != ARCHIVE_OK)
-    return failure(std::string("cannot read ") + layer_file.string() + ": " + detail::archive_message(in.get()));
+    return failure(fmt::format("cannot read {}: {}", layer_file.string(), detail::archive_message(in.get())));
 
   layer_stats stats;
   std::unordered_set<std::string> written;  // paths this layer wrote, with their parents (for opaque dirs)
@@ -194,7 +195,7 @@ inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, 
   while ((r = archive_read_next_header(in.get(), &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     const char* raw = archive_entry_pathname(entry);
     auto comps = detail::path_components(raw ? raw : "");
-    if (!comps) return failure(std::string("the entry '") + raw + "' would escape the root filesystem");
+    if (!comps) return failure(fmt::format("the entry '{}' would escape the root filesystem", raw));
     if (comps->empty()) continue;  // the root directory itself
     const std::string& base = comps->back();
     const std::string rel = detail::join_components(*comps, comps->size());
@@ -212,7 +213,7 @@ inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, 
             !target.empty() && target != "." && target != ".." &&
             !written.contains(detail::join_components(*comps, comps->size() - 1) + (comps->size() > 1 ? "/" : "") + target))
           ok = detail::remove_tree_at(parent.get(), target.c_str());
-      if (!ok) return failure("cannot apply the whiteout '" + rel + "': " + std::strerror(errno));
+      if (!ok) return failure(fmt::format("cannot apply the whiteout '{}': {}", rel, std::strerror(errno)));
       continue;
     }
 
@@ -229,14 +230,14 @@ inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, 
       struct stat st {};
       if (parent.valid() && ::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
         if (!detail::remove_tree_at(parent.get(), base.c_str()))
-          return failure("cannot replace the directory '" + rel + "': " + std::strerror(errno));
+          return failure(fmt::format("cannot replace the directory '{}': {}", rel, std::strerror(errno)));
     }
     if (const char* link = archive_entry_hardlink(entry)) {
       auto target = detail::path_components(link);
       if (!target || target->empty())
-        return failure("the hard link '" + rel + "' points outside the root filesystem ('" + link + "')");
+        return failure(fmt::format("the hard link '{}' points outside the root filesystem ('{}')", rel, link));
       if (!detail::open_beneath(root_fd.get(), *target, target->size() - 1).valid())
-        return failure("the hard link '" + rel + "' points to '" + link + "', which is not below a plain directory");
+        return failure(fmt::format("the hard link '{}' points to '{}', which is not below a plain directory", rel, link));
       archive_entry_set_hardlink(entry, (root / detail::join_components(*target, target->size())).c_str());
     }
     archive_entry_set_pathname(entry, (root / rel).c_str());
@@ -247,7 +248,7 @@ inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, 
         ++stats.skipped_devices;
         continue;
       }
-      return failure("cannot write '" + rel + "': " + detail::archive_message(out.get()));
+      return failure(fmt::format("cannot write '{}': {}", rel, detail::archive_message(out.get())));
     }
     if (archive_entry_size(entry) > 0) {
       const void* buf = nullptr;
@@ -256,16 +257,16 @@ inline result<layer_stats> apply_layer(const std::filesystem::path& layer_file, 
       int rr = ARCHIVE_OK;
       while ((rr = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK)
         if (archive_write_data_block(out.get(), buf, size, offset) < ARCHIVE_OK)
-          return failure("cannot write '" + rel + "': " + detail::archive_message(out.get()));
-      if (rr != ARCHIVE_EOF) return failure("cannot read '" + rel + "' from the layer: " + detail::archive_message(in.get()));
+          return failure(fmt::format("cannot write '{}': {}", rel, detail::archive_message(out.get())));
+      if (rr != ARCHIVE_EOF) return failure(fmt::format("cannot read '{}' from the layer: {}", rel, detail::archive_message(in.get())));
     }
     if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
-      return failure("cannot finish '" + rel + "': " + detail::archive_message(out.get()));
+      return failure(fmt::format("cannot finish '{}': {}", rel, detail::archive_message(out.get())));
     ++stats.entries;
   }
-  if (r != ARCHIVE_EOF) return failure(std::string("the layer is not a readable tar: ") + detail::archive_message(in.get()));
+  if (r != ARCHIVE_EOF) return failure(fmt::format("the layer is not a readable tar: {}", detail::archive_message(in.get())));
   if (archive_write_close(out.get()) < ARCHIVE_WARN)
-    return failure(std::string("cannot set directory permissions: ") + detail::archive_message(out.get()));
+    return failure(fmt::format("cannot set directory permissions: {}", detail::archive_message(out.get())));
   return stats;
 }
 
