@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host.hpp"
+#include "taskstep/build/interrupts.hpp"
 #include "taskstep/artifact/directory_repository.hpp"
 #include "taskstep/core/duration.hpp"
 #include "taskstep/image/concourse_resolver.hpp"
@@ -130,9 +132,7 @@ class cli_delegate {
  private:
   void log(const char* stream, std::string_view s) {
     if (json_) return event({{"event", "log"}, {"stream", stream}, {"payload", std::string(s)}});
-    FILE* f = std::string_view(stream) == "stdout" ? stdout : stderr;
-    std::fwrite(s.data(), 1, s.size(), f);
-    std::fflush(f);
+    emit(std::string_view(stream) == "stdout" ? stdout : stderr, s);
     if (!s.empty()) mid_line_ = s.back() != '\n';
   }
   // What Concourse's initialize-task / start-task events carry (no params: they may hold secrets).
@@ -147,14 +147,21 @@ class cli_delegate {
   void event(nlohmann::ordered_json e) {
     e["time"] = nlohmann::ordered_json::parse(now_seconds());
     const std::string text = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    emit(stdout, text);
   }
   void line(const std::string& s) {
-    if (mid_line_) std::fputc('\n', stdout);  // task output without a final newline
+    emit(stdout, (mid_line_ ? "\n" : "") + s + "\n");  // after task output without a final newline
     mid_line_ = false;
-    std::fwrite((s + "\n").data(), 1, s.size() + 1, stdout);
-    std::fflush(stdout);
+  }
+  // Writes and flushes. Our stdout closed under us (`| head -1`, SIGPIPE ignored) aborts the build
+  // as a first Ctrl-C would, and nothing more is written there.
+  void emit(FILE* f, std::string_view s) {
+    if (f == stdout && stdout_broken_) return;
+    std::fwrite(s.data(), 1, s.size(), f);
+    if (std::fflush(f) == 0 || f != stdout || errno != EPIPE) return;
+    stdout_broken_ = true;
+    std::fputs("\naborting: stdout was closed (EPIPE)\n", stderr);
+    abort_.request_stop();
   }
   std::string bold(const std::string& s) const { return tty_ ? "\x1b[1m" + s + "\x1b[0m" : s; }
   std::string colour(const char* code, const std::string& s) const {
@@ -163,6 +170,12 @@ class cli_delegate {
   bool json_;
   bool tty_;
   bool mid_line_ = false;
+  bool stdout_broken_ = false;
+  std::stop_source abort_ = std::stop_source(std::nostopstate);
+
+ public:
+  //! EPIPE on stdout requests a stop on `stop` (the build's graceful stop).
+  void abort_on_broken_stdout(std::stop_source stop) { abort_ = std::move(stop); }
 };
 
 fs::path default_cache_dir() {
@@ -171,39 +184,10 @@ fs::path default_cache_dir() {
   return fs::temp_directory_path() / "taskstep-cache";
 }
 
-// Blocks SIGINT/SIGTERM for the whole process and turns them into a stop request (first) or an
-// immediate exit (second). Children get a clean signal mask from the worker.
-class signal_guard {
- public:
-  explicit signal_guard(std::stop_source stop, cli_delegate& d) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    thread_ = std::jthread([this, stop, &d](std::stop_token done) mutable {
-      int seen = 0;
-      while (!done.stop_requested()) {
-        timespec ts{0, 100'000'000};
-        if (sigtimedwait(&set_, nullptr, &ts) < 0) continue;
-        if (++seen == 1) {
-          d.note("\naborting...");
-          stop.request_stop();
-        } else {
-          d.note("exiting immediately");
-          std::_Exit(exit_aborted);
-        }
-      }
-    });
-  }
-
- private:
-  sigset_t set_;
-  std::jthread thread_;
-};
-
 }  // namespace
 
 int run_execute(const CLI::App& cmd, execute_args& a) {
+  build::ignore_sigpipe();  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
   const bool json = a.json;
   cli_delegate delegate(json);
   std::vector<fs::path> staging_dirs;
@@ -320,6 +304,8 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     staging_dirs.push_back(wopts.work_root);
     wopts.cache_root = cache_root;
     wopts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
+    std::stop_source stop, stop_now;  // a first and a second Ctrl-C (see build/interrupts.hpp)
+    wopts.immediate = stop_now.get_token();
     // The local worker runs on the host and ignores images (with a warning), so it accepts the image
     // resource types Concourse ships.
     wopts.info.resource_types = {"registry-image", "docker-image"};
@@ -336,6 +322,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       sopts.shared_root = a.slurm_shared_root.empty() ? wopts.work_root : fs::path(a.slurm_shared_root);
       sopts.cache_root = cache_root;
       sopts.grace = wopts.grace;
+      sopts.immediate = wopts.immediate;
       sopts.copy_rootfs = a.slurm_copy_rootfs;
       // The cluster was chosen explicitly: untagged tasks run there; --tag picks node features.
       sopts.advertise_features = !a.tags.empty();
@@ -347,6 +334,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       oopts.work_root = wopts.work_root;
       oopts.cache_root = cache_root;
       oopts.grace = wopts.grace;
+      oopts.immediate = wopts.immediate;
       oopts.user_namespace = !a.no_user_namespace;
       if (!a.runc_root.empty()) oopts.state_root = fs::absolute(a.runc_root);
       oci_worker oci(oopts, image::registry_store(ropts));
@@ -364,10 +352,13 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     step::basic_task_step task(std::move(plan), std::move(source), image::concourse_resolver{},
                                placement::volume_locality{}, workers, options);
 
-    // 4. Run, with Ctrl-C / SIGTERM as a graceful abort.
-    std::stop_source stop;
+    // 4. Run: Ctrl-C / SIGTERM (or EPIPE on stdout) aborts gracefully; a second one stops the task now.
     auto outcome = [&] {
-      signal_guard guard(stop, delegate);
+      build::interrupt_options on;
+      on.on_signal = [&delegate](int n) { delegate.note(n == 1 ? "\naborting..." : "stopping the task now"); };
+      on.give_up = [] { std::_Exit(exit_aborted); };  // the run's watchdog cleans up what it started
+      build::interrupts guard(stop, stop_now, std::move(on));
+      delegate.abort_on_broken_stdout(stop);
       return task.run(artifacts, delegate, stop.get_token());
     }();
 

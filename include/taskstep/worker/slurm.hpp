@@ -436,6 +436,9 @@ inline bool job_running(const tool_launcher& l, const slurm_options& o, const st
 // `scancel --signal=TERM`, then srun with SIGTERM, then `scancel` and SIGKILL; plus the start timeout.
 struct srun_signals {
   using clock = std::chrono::steady_clock;
+  srun_signals(const tool_launcher& l, const slurm_options& o, const std::string& c, io_ref i, diagnostics_filter& f,
+               pid_t p, clock::time_point by)
+      : launcher(l), options(o), comment(c), io(i), filter(f), pid(p), start_by(by) {}
   const tool_launcher& launcher;
   const slurm_options& options;
   const std::string& comment;
@@ -582,7 +585,7 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
   const auto start_limit = options.start_timeout.count() > 0
                                ? std::chrono::duration_cast<clock::duration>(options.start_timeout)
                                : std::chrono::duration_cast<clock::duration>(options.allocation_wait + std::chrono::seconds(30));
-  srun_signals signals{launcher, options, comment, io, filter, child->pid, clock::now() + start_limit};
+  srun_signals signals(launcher, options, comment, io, filter, child->pid, clock::now() + start_limit);
   supervise_options so;
   so.grace = options.grace;
   so.immediate = options.immediate;
