@@ -19,11 +19,13 @@
 #include <chrono>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <stop_token>
 #include <thread>
 
 #include "cli/run_command.hpp"
 #include "taskstep/build/interrupts.hpp"
+#include "taskstep/worker/detail/command.hpp"
 #include "taskstep/worker/detail/process.hpp"
 
 namespace fs = std::filesystem;
@@ -286,4 +288,68 @@ TEST_CASE("interrupts: give_up runs when the build does not return after the sec
   CHECK(immediate.stop_requested());
   CHECK_FALSE(gave_up.load());
   CHECK(eventually([&] { return gave_up.load(); }, milliseconds(3000)));
+}
+
+namespace {
+
+// The run directory of a new oci run: the one whose `bundle/rootfs` was mounted since `before`.
+fs::path new_bundle_run_dir(const std::string& before) {
+  std::istringstream in(slurp("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (before.find(line) != std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string f, mount_point;
+    for (int i = 0; i < 5 && fields >> f; ++i) mount_point = f;
+    const fs::path p(mount_point);
+    if (p.filename() == "rootfs" && p.parent_path().filename() == "bundle") return p.parent_path().parent_path();
+  }
+  return {};
+}
+
+std::string containers_unavailable_here() {
+  if (::geteuid() != 0) return "containers need root";
+  if (!taskstep::worker::detail::find_program("runc", taskstep::worker::detail::default_path, "/")) return "runc is not installed";
+  if (!fs::exists("/bin/busybox")) return "busybox-static is not installed (/bin/busybox)";
+  return {};
+}
+
+// A busybox image artifact (rootfs/ with the applets linked, metadata.json).
+void write_busybox(const fs::path& dir) {
+  const fs::path root = dir / "rootfs";
+  for (const char* d : {"bin", "etc", "tmp", "root", "proc", "sys", "dev"}) fs::create_directories(root / d);
+  fs::copy_file("/bin/busybox", root / "bin/busybox");
+  for (const char* applet : {"sh", "sleep", "setsid", "echo"}) fs::create_symlink("busybox", root / "bin" / applet);
+  write_file(root / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  write_file(dir / "metadata.json", "{\"env\":[\"PATH=/bin\"],\"user\":\"\"}");
+}
+
+}  // namespace
+
+TEST_CASE("SIGKILL of taskstep mid-run leaves no container, process, mount or run dir (oci worker)", "[cli][lifetime][oci]") {
+  if (auto why = containers_unavailable_here(); !why.empty()) {
+    WARN("SKIPPED: " + why);
+    return;
+  }
+  workspace w;
+  write_file(w.dir / "src" / "f", "input\n");
+  write_busybox(w.dir / "image");
+  const std::string marker = new_marker();
+  const std::string before = slurp("/proc/self/mountinfo");
+  const fs::path runc_root = w.dir / "runc";
+  auto t = start_taskstep(w.dir, {"execute", "-c", w.task(stubborn_task(marker)), "-i", "src=" + (w.dir / "src").string(),
+                                  "--worker", "oci", "--image", (w.dir / "image").string(), "--runc-root", runc_root.string()});
+  REQUIRE(wait_ready(t));
+  const fs::path run_dir = new_bundle_run_dir(before);
+  REQUIRE(!run_dir.empty());
+  CHECK(marker_pids(marker).size() >= 2);
+  auto listed = [&] {
+    auto r = taskstep::worker::detail::run_command({"runc", "--root", runc_root.string(), "list", "-q"}, std::chrono::seconds(10));
+    return r ? r->out : std::string("runc list failed");
+  };
+  CHECK(!listed().empty());
+  ::kill(t.pid, SIGKILL);
+  CHECK(t.wait() == 128 + SIGKILL);
+  check_nothing_left(marker, run_dir);
+  CHECK(eventually([&] { return listed().empty(); }, milliseconds(10000)));
 }
