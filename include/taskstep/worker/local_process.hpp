@@ -43,12 +43,14 @@
 //!    unmounted.
 //!
 //! ## Cancellation and outputs (the contract with the step)
+//! The loop is `worker::supervise` (supervisor.hpp); `local_signals` is its policy.
 //! When `stop` is requested, the whole process group gets SIGTERM, plus every process in the run's
 //! cgroup (or, without cgroups, every descendant found in /proc). After `grace` (default 10 s, as
 //! Garden) everything left gets SIGKILL. `run` then returns a **successful `result`** with
 //! `run_result::stopped = true`: `exit_status` is what the process reported (meaningless to
 //! Concourse), and `outputs`/`caches` are valid. The step registers the outputs and reports
 //! `errc::cancelled` / `interrupted` (or `timeout exceeded`). Caches are not committed.
+//! A request on `local_process_options::immediate` skips the grace (SIGKILL at once).
 //! Concourse does the same (§8.3): it registers the outputs of a stopped container and returns the
 //! context's error. `run` returns an error (`errc::worker`) only when nothing ran: a bad path, a
 //! missing program, a staging failure. If `stop` was already requested before the spawn, nothing is
@@ -59,9 +61,19 @@
 //! `release(result)` removes it, so the caller can register, copy or stream them first. A run with
 //! neither outputs nor caches removes its directory itself. `commit_caches(spec, result)` promotes
 //! the caches of a finished (not stopped) job build: it moves them when nothing else lives in them,
-//! and copies them otherwise. Call it before `release`. A crash leaves `run-*` directories (and, as
-//! root, overlay mounts) behind; they are not cleaned at start-up, because other processes may share
-//! `work_root`.
+//! and copies them otherwise. Call it before `release`.
+//!
+//! ## When taskstep dies
+//! Each run has a `worker::watchdog` (supervisor.hpp, option `watchdog`): when taskstep dies during
+//! the run, even by SIGKILL, it SIGKILLs the run's process group and cgroup (so `setsid`'d
+//! grandchildren too), unmounts the input overlays and removes the run directory. Every run
+//! directory holds an `owner` file locked by its taskstep (`worker::claim_run`, reaper.hpp); the
+//! constructor calls `worker::reap_stale_runs(work_root)`, which removes what a dead owner left
+//! (kept output directories, or a run whose watchdog died too: its cgroups' processes are killed,
+//! its mounts unmounted), and never touches a run whose owner lives. Without cgroups a process of
+//! a run whose watchdog died is not found again.
+//! `PR_SET_PDEATHSIG` is not used: posix_spawn cannot set it, it reaches only the direct child, and
+//! it fires when the spawning *thread* exits.
 //!
 //! ## Killing the whole tree
 //! As root, every run gets a cgroup on the unified v2 hierarchy (`/sys/fs/cgroup/unified` on this
@@ -142,6 +154,7 @@
 #include "taskstep/worker/detail/cgroup.hpp"
 #include "taskstep/worker/detail/process.hpp"
 #include "taskstep/worker/detail/run_paths.hpp"
+#include "taskstep/worker/reaper.hpp"
 #include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
@@ -285,6 +298,7 @@ inline result<void> stage_local_run(const local_process_options& options, artifa
   if (::mkdtemp(templ.data()) == nullptr)
     return fail(errc::worker, "could not create a run directory in " + work_root.string() + ": " + std::strerror(errno));
   run.dir.root = templ;
+  (void)claim_run(run.dir.root);  // a later reaper leaves it alone while we live
   run.work = run.dir.root / "work";
   fs::create_directory(run.work, ec);
   if (ec) return fail(errc::worker, "could not create " + run.work.string() + ": " + ec.message());
@@ -531,6 +545,8 @@ class local_process {
       : options_(std::move(options)),
         caches_(options_.cache_root.empty() ? detail::default_root("caches") : options_.cache_root) {
     if (options_.info.name.empty()) options_.info.name = "local";
+    (void)reap_stale_runs(options_.work_root.empty() ? detail::default_root("runs") : options_.work_root,
+                          {{}, "runc", options_.cgroup_root});
   }
 
   //! How this worker describes itself to placement.

@@ -36,7 +36,9 @@
 //! Each run has a `worker::watchdog` (supervisor.hpp): should taskstep be killed (even SIGKILL)
 //! during the run, it kills `runc run`, runs `runc kill --all <id> KILL` and
 //! `runc delete --force <id>` (which removes the container's cgroup), unmounts the rootfs and the
-//! host-side input overlays and removes the run directory.
+//! host-side input overlays and removes the run directory. Run directories are claimed
+//! (`worker::claim_run`) and the constructor reaps what a dead taskstep left in `work_root`
+//! (`worker::reap_stale_runs`, which also deletes the dead run's container from `state_root`).
 //!
 //! Needs root (runc creates namespaces and cgroups); without it `run` fails with a message saying so.
 
@@ -70,6 +72,7 @@
 #include "taskstep/worker/detail/run_paths.hpp"
 #include "taskstep/worker/oci/bundle.hpp"
 #include "taskstep/worker/oci/container.hpp"
+#include "taskstep/worker/reaper.hpp"
 #include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
@@ -140,6 +143,7 @@ class oci_runc {
         fetcher_(std::move(fetcher)),
         caches_(options_.cache_root.empty() ? detail::default_root("caches") : options_.cache_root) {
     if (options_.work_root.empty()) options_.work_root = detail::default_root("oci-runs");
+    (void)reap_stale_runs(options_.work_root, {options_.state_root, options_.runc, options_.cgroup_root});
   }
 
   [[nodiscard]] const worker_info& info() const noexcept { return options_.info; }
@@ -206,6 +210,7 @@ class oci_runc {
                                            process, image);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;
+    (void)claim_run(box.root);
     const std::string id = "taskstep-" + box.root.filename().string().substr(4) + "-" + std::to_string(::getpid());
     box.spec.cgroups_path = "/taskstep/" + id;
     box.spec.memory_swap = swap_accounting();

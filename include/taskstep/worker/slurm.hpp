@@ -51,7 +51,9 @@
 //! ## When taskstep dies
 //! Each run has a `worker::watchdog`: should taskstep be killed (even SIGKILL) during the run, it
 //! SIGKILLs srun, runs `scancel` on the job found by its comment (through `command_prefix` and
-//! `client_env`) and removes the run directory.
+//! `client_env`) and removes the run directory. Run directories are claimed (`worker::claim_run`)
+//! and the constructor reaps the run directories of dead owners in `shared_root`
+//! (`worker::reap_stale_runs`; a job whose watchdog died too is not cancelled by it).
 //!
 //! ## Ownership
 //! Like `local_process`: outputs and caches stay under `shared_root` until `release(result)`;
@@ -96,6 +98,7 @@
 #include "taskstep/worker/local_process.hpp"
 #include "taskstep/worker/oci/container.hpp"
 #include "taskstep/worker/slurm/tools.hpp"
+#include "taskstep/worker/reaper.hpp"
 #include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
@@ -543,6 +546,7 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
   staged_run run;
   auto cmd = stage_slurm_run(options, caches, spec, process, run, warnings);
   if (!cmd) return fail(cmd.error());
+  (void)claim_run(run.root);
 
   run_result out;
   auto collect = [&] {
@@ -687,6 +691,7 @@ class slurm {
         info_(options_.info) {
     if (info_.name.empty()) info_.name = "slurm";
     if (info_.platform.empty()) info_.platform = "linux";
+    (void)reap_stale_runs(options_.shared_root.empty() ? detail::default_root("slurm-runs") : options_.shared_root);
   }
 
   //! How this worker describes itself to placement (as of the last `refresh()`).
