@@ -504,11 +504,10 @@ struct srun_signals {
   void exited() { (void)::kill(-pid, SIGKILL); }  // srun's helpers, if any
 };
 
-// What the watchdog runs when taskstep dies during a run: `scancel` of the job found by its comment.
+// What the watchdog runs (in the client environment) when taskstep dies during a run: `scancel`
+// of the job found by its comment.
 inline std::vector<std::string> scancel_by_comment(const slurm_options& o, const std::string& comment) {
-  std::vector<std::string> argv{"env"};
-  argv.insert(argv.end(), o.client_env.begin(), o.client_env.end());
-  argv.insert(argv.end(), o.command_prefix.begin(), o.command_prefix.end());
+  std::vector<std::string> argv = o.command_prefix;
   argv.insert(argv.end(), {"/bin/sh", "-c",
                            "\"$1\" -h --all -o '%i|%k' | C=\"$3\" awk -F'|' '$2 == ENVIRON[\"C\"] {print $1}' | "
                            "while read -r j; do \"$2\" \"$j\"; done",
@@ -575,6 +574,7 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
   if (options.watchdog) {
     watchdog_plan plan;
     plan.commands.push_back(scancel_by_comment(options, comment));
+    plan.env = client_environment(options.client_env);  // SLURM_CONF and the like
     if (run.box && run.box->rootfs_mounted) plan.mounts.push_back(run.box->bundle / "rootfs");
     plan.remove = run.root;
     if (auto w = watchdog::start(plan)) dog = std::move(*w);

@@ -283,6 +283,7 @@ struct watchdog_plan {
   std::vector<std::vector<std::string>> commands;       //!< run in order (argv; found in PATH)
   std::vector<std::filesystem::path> mounts;            //!< unmounted (lazily), last first
   std::filesystem::path remove;                         //!< removed (`rm -rf --one-file-system`); empty = none
+  std::vector<std::string> env;  //!< the watchdog's environment (`NAME=value`); empty = only Garden's PATH
 };
 
 //! A per-run watchdog process (see the file comment). Movable; the destructor disarms it.
@@ -352,10 +353,13 @@ class watchdog {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     std::string sh = "/bin/sh", dash_c = "-c", name = "taskstep-watchdog";
     char* argv[] = {sh.data(), dash_c.data(), script.data(), name.data(), nullptr};
-    std::string path_env = "PATH=" + std::string(detail::default_path);
-    char* envp[] = {path_env.data(), nullptr};
+    std::vector<std::string> env = plan.env;
+    if (detail::env_value(env, "PATH") == nullptr) env.push_back("PATH=" + std::string(detail::default_path));
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp);
+    const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return fail(errc::worker, std::string("watchdog: could not start /bin/sh: ") + std::strerror(rc));
