@@ -7,8 +7,8 @@
 //!   `flock` on it for as long as the directory exists (the lock fd is kept in a process-wide
 //!   table and closed once the directory is gone). The kernel drops the lock when the process
 //!   dies, however it dies.
-//! - `reap_stale_runs(work_root)` (every worker calls it when constructed) takes
-//!   `<work_root>/.reap.lock` so two reapers do not race, then, for each `run-*` directory whose
+//! - `reap_stale_runs(work_root)` (every worker calls it when constructed) takes a `flock` on the
+//!   `work_root` directory itself (no lock file is left) so two reapers do not race, then, for each `run-*` directory whose
 //!   `owner` lock it can take (the owner is gone): kills every process of the run's cgroups
 //!   (`taskstep-<pid>-run-XXXXXX`: `cgroup.kill`, else `cgroup.procs`) and removes them, deletes
 //!   the run's runc container (`taskstep-XXXXXX-<pid>`) when a runc state root is given, lazily
@@ -141,7 +141,7 @@ inline std::size_t reap_stale_runs(const std::filesystem::path& work_root, const
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(work_root, ec)) return 0;
-  detail::unique_fd guard(::open((work_root / ".reap.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  detail::unique_fd guard(::open(work_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!guard.valid() || ::flock(guard.get(), LOCK_EX) != 0) return 0;
   std::size_t reaped = 0;
   for (const auto& entry : fs::directory_iterator(work_root, ec)) {
