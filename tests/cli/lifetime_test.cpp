@@ -353,3 +353,35 @@ TEST_CASE("SIGKILL of taskstep mid-run leaves no container, process, mount or ru
   check_nothing_left(marker, run_dir);
   CHECK(eventually([&] { return listed().empty(); }, milliseconds(10000)));
 }
+
+TEST_CASE("a second SIGINT kills a container that ignores SIGTERM at once and exits 3 (oci worker)", "[cli][lifetime][oci]") {
+  if (auto why = containers_unavailable_here(); !why.empty()) {
+    WARN("SKIPPED: " + why);
+    return;
+  }
+  workspace w;
+  write_file(w.dir / "src" / "f", "input\n");
+  write_busybox(w.dir / "image");
+  const std::string marker = new_marker();
+  const std::string before = slurp("/proc/self/mountinfo");
+  const fs::path runc_root = w.dir / "runc";
+  auto t = start_taskstep(w.dir, {"execute", "-c", w.task(stubborn_task(marker)), "-i", "src=" + (w.dir / "src").string(),
+                                  "--worker", "oci", "--image", (w.dir / "image").string(), "--runc-root", runc_root.string(),
+                                  "--grace", "60s"});
+  REQUIRE(wait_ready(t));
+  const fs::path run_dir = new_bundle_run_dir(before);
+  REQUIRE(!run_dir.empty());
+  ::kill(t.pid, SIGINT);
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK(!marker_pids(marker).empty());  // init passed TERM on; the task ignores it
+  const auto second = clock_type::now();
+  ::kill(t.pid, SIGINT);
+  CHECK(t.wait() == 3);
+  CHECK(clock_type::now() - second < milliseconds(10000));
+  CHECK(marker_pids(marker).empty());
+  CHECK(!fs::exists(run_dir));
+  CHECK(nothing_mounted_under(run_dir));
+  auto listed = taskstep::worker::detail::run_command({"runc", "--root", runc_root.string(), "list", "-q"}, std::chrono::seconds(10));
+  REQUIRE(listed);
+  CHECK(listed->out.empty());
+}
