@@ -165,6 +165,8 @@ void check_nothing_left(const std::string& marker, const fs::path& run_dir) {
   CHECK(eventually([&] { return !fs::exists(run_dir); }, milliseconds(10000)));
   CHECK(nothing_mounted_under(run_dir));
   CHECK(no_run_dirs(run_dir.parent_path()));
+  std::error_code ec;
+  fs::remove(run_dir.parent_path(), ec);  // the killed command's own (now empty) run root
 }
 
 }  // namespace

@@ -37,7 +37,9 @@
 //! cgroups it was given (`cgroup.kill` on v2, a kill loop over `cgroup.procs` otherwise), the
 //! extra commands (e.g. `runc kill --all <id> KILL`, `runc delete --force <id>`), lazy unmounts of
 //! the run's mounts and `rm -rf --one-file-system` of the run directory. Every value is passed
-//! single-quoted, so no path or id can inject shell syntax.
+//! single-quoted, so no path or id can inject shell syntax. The socket end is close-on-exec; a host
+//! program that forks without exec keeps it open in the child, and the watchdog then waits for
+//! that child too.
 
 #include <fcntl.h>
 #include <poll.h>
