@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <functional>
 #include <string>
+#include <string_view>
 
 // GCC 12 at -O3 (Release) reports a false -Warray-bounds inside `first_fit::narrow_in_place`
 // (`candidates.resize(1)` when size() > 1: it believes the growing branch of resize() is reachable).
@@ -18,17 +20,22 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+#include "taskstep/core/result.hpp"
 
 namespace bench {
 
-// The build's artifacts: name → (fake) directory. Models what `basic_task_step::run` needs.
+// The build's artifacts: name → (fake) directory. Models taskstep::artifact_repository.
 struct memory_artifacts {
-  std::map<std::string, std::filesystem::path> dirs;
-  const std::filesystem::path* find(const std::string& name) const {
+  std::map<std::string, std::filesystem::path, std::less<>> dirs;
+  const std::filesystem::path* find(std::string_view name) const {
     auto it = dirs.find(name);
     return it == dirs.end() ? nullptr : &it->second;
   }
-  void add(const std::string& name, std::filesystem::path dir) { dirs[name] = std::move(dir); }
+  bool contains(std::string_view name) const { return find(name) != nullptr; }
+  taskstep::result<std::string> read_file(std::string_view, std::string_view path) const {
+    return taskstep::fail(taskstep::errc::config_not_found, "file not found: " + std::string(path));
+  }
+  void add(std::string name, std::filesystem::path dir) { dirs[std::move(name)] = std::move(dir); }
 };
 
 // A small task.yml: what `fly execute` examples look like.

@@ -1,4 +1,5 @@
 // Must not compile: a type without fetch() is not a config_source, so it cannot be decorated.
+// expect: taskstep: S is not a config_source: it needs fetch() -> result<task_config> and warnings() const -> std::vector<std::string>
 #include "taskstep/config/config.hpp"
 
 struct not_a_source {

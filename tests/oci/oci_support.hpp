@@ -15,6 +15,7 @@
 #include "common/temp_dir.hpp"
 #include "taskstep/worker/detail/command.hpp"
 #include "taskstep/worker/detail/process.hpp"
+#include "taskstep/worker/oci_runc.hpp"
 
 namespace taskstep::test {
 
@@ -23,6 +24,9 @@ inline std::string containers_unavailable() {
   if (::geteuid() != 0) return "containers need root (running as uid " + std::to_string(::geteuid()) + ")";
   if (!worker::detail::find_program("runc", worker::detail::default_path, "/")) return "runc is not installed";
   if (!std::filesystem::exists("/bin/busybox")) return "busybox-static is not installed (/bin/busybox)";
+  // The worker's default runs unprivileged tasks in a user namespace: where none can be created,
+  // say so (the reason names --no-user-namespace) instead of failing with runc's message.
+  if (const auto& why = worker::oci_runc<>::user_namespace_unavailable_reason(); !why.empty()) return why;
   return {};
 }
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "taskstep/core/container_spec.hpp"
@@ -16,13 +17,18 @@
 namespace step_test {
 
 // The build's artifacts: name → (fake) directory.
+// Models taskstep::artifact_repository; holds no files.
 struct memory_artifacts {
-  std::map<std::string, std::filesystem::path> dirs;
-  const std::filesystem::path* find(const std::string& name) const {
+  std::map<std::string, std::filesystem::path, std::less<>> dirs;
+  const std::filesystem::path* find(std::string_view name) const {
     auto it = dirs.find(name);
     return it == dirs.end() ? nullptr : &it->second;
   }
-  void add(const std::string& name, std::filesystem::path dir) { dirs[name] = std::move(dir); }
+  bool contains(std::string_view name) const { return find(name) != nullptr; }
+  taskstep::result<std::string> read_file(std::string_view, std::string_view path) const {
+    return taskstep::fail(taskstep::errc::config_not_found, "file not found: " + std::string(path));
+  }
+  void add(std::string name, std::filesystem::path dir) { dirs[std::move(name)] = std::move(dir); }
 };
 
 // Runs nothing: records the spec, writes `say` to stdout, returns `status` or waits for a stop.

@@ -146,3 +146,10 @@ TEST_CASE("single-character secrets are never redacted", "[vars][redact]") {
   CHECK(r.empty());
   CHECK(run(r, {"x y z\n"}) == "x y z\n");
 }
+
+TEST_CASE("equal pieces of different credentials are kept once, whatever lies between them", "[vars][redact]") {
+  // Sorted by length only, [ab, cd, ab] stayed as it was and `unique` kept both `ab`.
+  CHECK(redaction_pieces({{"a", "ab"}, {"b", "cd"}, {"c", "ab"}}) == std::vector<std::string>{"ab", "cd"});
+  CHECK(redaction_pieces({{"a", "zz\nab"}, {"b", "longer"}, {"c", "ab\nzz"}}) ==
+        std::vector<std::string>{"longer", "ab", "zz"});
+}

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -139,7 +140,13 @@ class cache_store {
     const auto dir = location(key);
     detail::dir_lock lock(dir, LOCK_SH);
     if (!lock.locked()) return fail(errc::io, "could not lock cache " + dir.string() + ": " + std::strerror(errno));
-    auto copied = copy_tree(dir / "data", dest);
+    // `data` is only ever a directory this store made (commit refuses anything else); it is
+    // opened O_NOFOLLOW all the same, and so is every level beneath it and beneath `dest`.
+    detail::unique_fd src(::open((dir / "data").c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!src.valid()) return fail(errc::io, "could not open cache " + (dir / "data").string() + ": " + std::strerror(errno));
+    detail::unique_fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dst.valid()) return fail(errc::io, "could not open " + dest.string() + ": " + std::strerror(errno));
+    auto copied = detail::copy_tree_fd(src.get(), dst.get(), dir / "data", dest, {});
     if (!copied) return tl::unexpected(copied.error());
     return {};
   }
@@ -156,11 +163,31 @@ class cache_store {
     if (ec) return fail(errc::io, "could not create " + dir.string() + ": " + ec.message());
     detail::remove_stale(dir);
 
+    // Only a real directory is committed: a task that replaced its cache by a link (to a host
+    // directory, say) must not have the link, or what it points to, staged into the next run.
+    struct stat st {};
+    if (::lstat(from.c_str(), &st) != 0)
+      return fail(errc::io, "cache not committed: could not stat " + from.string() + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+      return fail(errc::io, "cache not committed: " + from.string() + " is " +
+                                (S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory") +
+                                ", not a directory the task filled (links are never followed)");
     const auto tmp = dir / detail::temp_name("tmp");
     bool ready = false;
-    if (mode == commit_mode::move && same_filesystem(from, dir)) ready = ::rename(from.c_str(), tmp.c_str()) == 0;
+    if (mode == commit_mode::move && same_filesystem(from, dir) && ::rename(from.c_str(), tmp.c_str()) == 0) {
+      ready = ::lstat(tmp.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      if (!ready) {  // swapped for something else after the check: drop it, never follow it
+        (void)::unlink(tmp.c_str());
+        return fail(errc::io, "cache not committed: " + from.string() + " is not a directory");
+      }
+    }
     if (!ready) {
-      auto copied = copy_tree(from, tmp);
+      detail::unique_fd src(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!src.valid()) return fail(errc::io, "cache not committed: could not open " + from.string() + ": " + std::strerror(errno));
+      if (::mkdir(tmp.c_str(), 0700) != 0) return fail(errc::io, "could not create " + tmp.string() + ": " + std::strerror(errno));
+      detail::unique_fd dst(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      auto copied = dst.valid() ? detail::copy_tree_fd(src.get(), dst.get(), from, tmp, {})
+                                : result<copy_stats>(fail(errc::io, "could not open " + tmp.string() + ": " + std::strerror(errno)));
       if (!copied) {
         (void)remove_tree(tmp);
         return tl::unexpected(copied.error());

@@ -6,7 +6,9 @@
 //! `file_source{...} | override_params(p) | interpolate(vars) | validating()`.
 
 #include <concepts>
+#include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -22,10 +24,20 @@ concept config_source = requires(S& s, const S& cs) {
   { cs.warnings() } -> std::convertible_to<std::vector<std::string>>;
 };
 
-//! `source | adaptor` builds `adaptor(source)`: the decorator type wrapping the source.
-template <config_source S, class Adaptor>
-  requires requires(Adaptor a, S s) { { std::move(a)(std::move(s)) } -> config_source; }
+//! The sentence every entry point taking a config source asserts (`static_assert` takes a literal only).
+#define TASKSTEP_CONFIG_SOURCE_MESSAGE                                                                 \
+  "taskstep: S is not a config_source: it needs fetch() -> result<task_config> and warnings() const " \
+  "-> std::vector<std::string>"
+
+//! `source | adaptor` builds `adaptor(source)`: the decorator type wrapping the source. The library's
+//! adaptors accept any type and assert `config_source` on it, so a source missing a member is named
+//! in one sentence rather than as "no match for operator|".
+template <class S, class Adaptor>
+  requires std::invocable<Adaptor, S>
 auto operator|(S source, Adaptor adaptor) {
+  static_assert(config_source<S>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+  static_assert(config_source<std::invoke_result_t<Adaptor, S>>,
+                "taskstep: a config adaptor must return a config_source (the decorator wrapping the source)");
   return std::move(adaptor)(std::move(source));
 }
 

@@ -17,8 +17,10 @@ namespace taskstep::config {
 //! `config path 'x.yml' does not specify where the file lives`,
 //! `unknown artifact source: 'a' in task config file path 'a/t.yml'`, `task config 'a/t.yml' not found`,
 //! `failed to create task config from bytes a/t.yml: <decode or validation error>`.
-template <artifact_reader Repository>
+template <class Repository>
 class file_source {
+  static_assert(artifact_reader<Repository>, TASKSTEP_ARTIFACT_READER_MESSAGE);
+
  public:
   file_source(std::string path, const Repository& repository)
       : path_(std::move(path)), repository_(&repository) {}

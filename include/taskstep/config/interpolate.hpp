@@ -19,8 +19,10 @@
 namespace taskstep::config {
 
 //! Decorator over `Inner` with variables `Vars` (a `vars::variable_source`). Models `config_source`.
-template <config_source Inner, vars::variable_source Vars>
+template <class Inner, vars::variable_source Vars>
 class interpolate_source {
+  static_assert(config_source<Inner>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+
  public:
   interpolate_source(Inner inner, Vars variables, bool expect_all_keys = true)
       : inner_(std::move(inner)), vars_(std::move(variables)), expect_all_keys_(expect_all_keys) {}
@@ -52,7 +54,7 @@ class interpolate_source {
 //! Pipe adaptor: `source | interpolate(vars)`; `expect_all_keys = false` leaves unknown vars in place.
 template <vars::variable_source Vars>
 auto interpolate(Vars variables, bool expect_all_keys = true) {
-  return [variables = std::move(variables), expect_all_keys]<config_source S>(S inner) mutable {
+  return [variables = std::move(variables), expect_all_keys]<class S>(S inner) mutable {
     return interpolate_source<S, Vars>(std::move(inner), std::move(variables), expect_all_keys);
   };
 }

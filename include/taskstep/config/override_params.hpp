@@ -29,8 +29,10 @@ inline result<std::string> step_param_string(value v) {
 }
 
 //! Decorator: fetches from `Inner`, then sets every step param. Models `config_source`.
-template <config_source Inner>
+template <class Inner>
 class override_params_source {
+  static_assert(config_source<Inner>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+
  public:
   override_params_source(Inner inner, task_env params) : inner_(std::move(inner)), params_(std::move(params)) {}
 
@@ -57,7 +59,7 @@ class override_params_source {
 
 //! Pipe adaptor: `source | override_params(params)`.
 inline auto override_params(task_env params) {
-  return [params = std::move(params)]<config_source S>(S inner) mutable {
+  return [params = std::move(params)]<class S>(S inner) mutable {
     return override_params_source<S>(std::move(inner), std::move(params));
   };
 }

@@ -17,8 +17,10 @@ namespace taskstep::config {
 using resource_type_defaults = std::map<std::string, value>;
 
 //! Decorator applying `defaults` to the fetched config. Models `config_source`.
-template <config_source Inner>
+template <class Inner>
 class resource_defaults_source {
+  static_assert(config_source<Inner>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+
  public:
   resource_defaults_source(Inner inner, resource_type_defaults defaults)
       : inner_(std::move(inner)), defaults_(std::move(defaults)) {}
@@ -45,7 +47,7 @@ class resource_defaults_source {
 
 //! Pipe adaptor: `source | resource_defaults(defaults)`.
 inline auto resource_defaults(resource_type_defaults defaults) {
-  return [defaults = std::move(defaults)]<config_source S>(S inner) mutable {
+  return [defaults = std::move(defaults)]<class S>(S inner) mutable {
     return resource_defaults_source<S>(std::move(inner), std::move(defaults));
   };
 }

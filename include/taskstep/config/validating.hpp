@@ -12,8 +12,10 @@
 namespace taskstep::config {
 
 //! Decorator: fetch, then `validate`. Models `config_source`.
-template <config_source Inner>
+template <class Inner>
 class validating_source {
+  static_assert(config_source<Inner>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+
  public:
   explicit validating_source(Inner inner) : inner_(std::move(inner)) {}
 
@@ -31,7 +33,7 @@ class validating_source {
 
 //! Pipe adaptor: `source | validating()`.
 inline auto validating() {
-  return []<config_source S>(S inner) { return validating_source<S>(std::move(inner)); };
+  return []<class S>(S inner) { return validating_source<S>(std::move(inner)); };
 }
 
 }  // namespace taskstep::config

@@ -17,6 +17,26 @@ concept process_io = requires(IO& io, std::string_view bytes) {
   io.err(bytes);   //!< bytes the process wrote to stderr
 };
 
+//! The sentence every entry point taking a process io asserts (`static_assert` takes a literal only).
+#define TASKSTEP_PROCESS_IO_MESSAGE \
+  "taskstep: IO is not a process_io: it needs starting(), out(std::string_view) and err(std::string_view)"
+
+namespace detail {
+//! The process io concepts check workers against: a type the library never hands out, with exactly
+//! what `process_io` promises, so a worker that accepts only one io type (say `null_process_io&`)
+//! fails its concept instead of failing deep inside the step.
+struct archetype_process_io {
+  archetype_process_io() = delete;
+  archetype_process_io(const archetype_process_io&) = delete;
+  archetype_process_io& operator=(const archetype_process_io&) = delete;
+  ~archetype_process_io() = delete;
+  void starting() {}
+  void out(std::string_view) {}
+  void err(std::string_view) {}
+};
+static_assert(process_io<archetype_process_io>);
+}  // namespace detail
+
 //! A process_io that drops everything (the trivial policy, for tests and benchmarks).
 struct null_process_io {
   void starting() {}

@@ -24,10 +24,7 @@ namespace taskstep::placement {
 //! Narrows in place: one vector per decision however long the chain.
 template <class First, class... Rest>
 class chain {
-  static_assert((placement_strategy<First> && ... && placement_strategy<Rest>),
-                "taskstep: every strategy in a chain must provide "
-                "narrow(std::span<const worker_info>, std::span<const std::size_t>, const container_spec&) const "
-                "-> std::vector<std::size_t>");
+  static_assert((placement_strategy<First> && ... && placement_strategy<Rest>), TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
 
  public:
   //! A chain waits for free workers when any of its strategies does.
@@ -74,8 +71,11 @@ constexpr auto chain_parts(chain<S...> c) {
 }  // namespace detail
 
 //! `a | b` is `chain{a, b}`; chains on either side are flattened (`a | b | c` is `chain<A, B, C>`).
-template <placement_strategy A, placement_strategy B>
+//! Taken when either side is a strategy, so that the other is named by the assertion if it is not.
+template <class A, class B>
+  requires(placement_strategy<A> || placement_strategy<B>)
 constexpr auto operator|(A a, B b) {
+  static_assert(placement_strategy<A> && placement_strategy<B>, TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
   return std::apply([](auto&&... s) { return chain<std::decay_t<decltype(s)>...>(std::move(s)...); },
                     std::tuple_cat(detail::chain_parts(std::move(a)), detail::chain_parts(std::move(b))));
 }

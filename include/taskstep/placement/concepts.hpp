@@ -31,13 +31,15 @@ concept in_place_placement_strategy =
       p.narrow_in_place(workers, candidates, spec);
     };
 
-//! The one place that checks the contract, with a sentence instead of a page of template errors.
+//! The sentence every entry point taking a strategy asserts (`static_assert` takes a literal only).
+#define TASKSTEP_PLACEMENT_STRATEGY_MESSAGE                                                           \
+  "taskstep: P is not a placement_strategy: it needs narrow(std::span<const worker_info>, "           \
+  "std::span<const std::size_t>, const container_spec&) const -> std::vector<std::size_t>"
+
+//! Checks the contract, with a sentence instead of a page of template errors.
 template <class P>
 constexpr void require_placement_strategy() noexcept {
-  static_assert(placement_strategy<P>,
-                "taskstep: a placement strategy must provide "
-                "narrow(std::span<const worker_info>, std::span<const std::size_t>, const container_spec&) const "
-                "-> std::vector<std::size_t>");
+  static_assert(placement_strategy<P>, TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
 }
 
 //! True when `P` (or any strategy of a chain) counts active tasks, so that finding no worker means

@@ -25,6 +25,16 @@ concept task_delegate = requires(D& d, const task_config& c, int status, std::st
   d.err(text);
 };
 
+//! The sentence every entry point taking a delegate asserts (`static_assert` takes a literal only).
+#define TASKSTEP_TASK_DELEGATE_MESSAGE                                                                  \
+  "taskstep: D is not a task_delegate: it needs initializing(const task_config&), "                    \
+  "starting(const task_config&), finished(int), errored(std::string_view), out(std::string_view) and " \
+  "err(std::string_view)"
+
+//! Optional: told the chosen worker's name before `starting` (6.7's selected-worker event).
+template <class D>
+concept reports_selected_worker = requires(D& d, std::string_view name) { d.selected_worker(name); };
+
 //! Ignores everything (the trivial delegate).
 struct null_delegate {
   void initializing(const task_config&) {}

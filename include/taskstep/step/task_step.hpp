@@ -21,12 +21,14 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "taskstep/config/concepts.hpp"
+#include "taskstep/core/artifact.hpp"
 #include "taskstep/core/container_spec.hpp"
 #include "taskstep/core/task_plan.hpp"
 #include "taskstep/core/working_dir.hpp"
@@ -40,27 +42,45 @@
 
 namespace taskstep::step {
 
-//! A set of workers the step can place on: `infos()` and `run(index, container, process, io, stop)`.
+//! A set of workers the step can place on: `infos()` and `run(index, container, process, io, stop)`
+//! with any `process_io` (checked against a private archetype).
 template <class S>
 concept worker_set = requires(S& s, const S& cs, const container_spec& c, const process_spec& p,
-                              null_process_io& io, std::stop_token stop) {
+                              taskstep::detail::archetype_process_io& io, std::stop_token stop) {
   { cs.infos() } -> std::same_as<std::vector<worker_info>>;
   { s.run(std::size_t{0}, c, p, io, stop) } -> std::same_as<result<run_result>>;
 };
 
-//! Makes a single worker client a worker set of one.
-template <worker::worker_client W>
+//! The sentence `basic_task_step` asserts for its `Workers` (`static_assert` takes a literal only).
+#define TASKSTEP_WORKER_SET_MESSAGE                                                                       \
+  "taskstep: Workers is not a worker_set: it needs infos() const -> std::vector<worker_info> and "        \
+  "run(std::size_t index, const container_spec&, const process_spec&, IO&, std::stop_token) -> "          \
+  "result<run_result> for any process_io IO (put one worker client in step::single_worker, several in " \
+  "worker::worker_pool)"
+
+//! Optional: commits the caches of a finished run on worker `index` (job builds only).
+template <class S>
+concept commits_caches_at = requires(S& s, std::size_t index, const container_spec& c, const run_result& r) {
+  { s.commit_caches(index, c, r) } -> std::same_as<result<void>>;
+};
+
+//! Makes a single worker client a worker set of one; models `commits_caches_at` whatever `W` has
+//! (a worker without caches commits nothing).
+template <class W>
 class single_worker {
+  static_assert(worker::worker_client<W>, TASKSTEP_WORKER_CLIENT_MESSAGE);
+
  public:
   explicit single_worker(W& w) : worker_(&w) {}
   [[nodiscard]] std::vector<worker_info> infos() const { return {worker_->info()}; }
-  template <process_io IO>
+  template <class IO>
   result<run_result> run(std::size_t, const container_spec& c, const process_spec& p, IO& io, std::stop_token stop) {
+    static_assert(process_io<IO>, TASKSTEP_PROCESS_IO_MESSAGE);
     return worker_->run(c, p, io, stop);
   }
-  //! Forwards to the worker's `commit_caches(container_spec, run_result)` when it has one.
+  //! Forwards to the worker's `commit_caches(container_spec, run_result)` when it models `commits_caches`.
   result<void> commit_caches(std::size_t, const container_spec& c, const run_result& r) {
-    if constexpr (requires { worker_->commit_caches(c, r); }) return worker_->commit_caches(c, r);
+    if constexpr (worker::commits_caches<W>) return worker_->commit_caches(c, r);
     else return {};
   }
   W& get() { return *worker_; }
@@ -88,42 +108,108 @@ struct step_outcome {
 
 namespace detail {
 
-// Wraps the delegate as the worker's process_io, redacting credentials from both streams.
+// The length of the longest prefix of `s` that does not end inside a UTF-8 sequence: an incomplete
+// (but so far valid) trailing sequence of up to 3 bytes is left out. Invalid bytes count as whole.
+inline std::size_t complete_utf8_prefix(std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  for (std::size_t back = 1; back <= 3 && back <= n; ++back) {
+    const auto lead = static_cast<unsigned char>(s[n - back]);
+    if ((lead & 0xC0) == 0x80) continue;  // a continuation byte: its lead is further back
+    const std::size_t need = lead >= 0xC2 && lead <= 0xDF   ? 2
+                             : lead >= 0xE0 && lead <= 0xEF ? 3
+                             : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                            : 1;
+    if (need <= back) return n;
+    if (back >= 2) {  // the second byte's range depends on the lead (no overlongs, surrogates, > U+10FFFF)
+      const auto second = static_cast<unsigned char>(s[n - back + 1]);
+      const bool ok = lead == 0xE0 ? second >= 0xA0 : lead == 0xED ? second <= 0x9F
+                    : lead == 0xF0 ? second >= 0x90 : lead == 0xF4 ? second <= 0x8F : true;
+      if (!ok) return n;
+    }
+    return n - back;
+  }
+  return n;
+}
+
+// Wraps the delegate as the worker's process_io, redacting credentials from both streams and handing
+// the delegate whole UTF-8 characters only (a character split across two writes is held back until the
+// next write or the final flush; invalid bytes pass through as they are).
 template <task_delegate D>
 class redacting_io {
  public:
   redacting_io(D& d, const task_config& config, const std::vector<std::string>& secrets)
-      : delegate_(d), config_(config), out_(secrets), err_(secrets) {}
+      : delegate_(d), config_(config), out_{vars::redactor(secrets), {}}, err_{vars::redactor(secrets), {}} {}
   void starting() { delegate_.starting(config_); }
-  void out(std::string_view s) { emit(out_.write(s), true); }
-  void err(std::string_view s) { emit(err_.write(s), false); }
+  void out(std::string_view s) { emit(out_, out_.redact.write(s), true); }
+  void err(std::string_view s) { emit(err_, err_.redact.write(s), false); }
+  //! The end of both streams: what the redactors and the UTF-8 check held back.
   void flush() {
-    emit(out_.flush(), true);
-    emit(err_.flush(), false);
+    for (stream* st : {&out_, &err_}) {
+      const bool is_out = st == &out_;
+      emit(*st, st->redact.flush(), is_out);
+      deliver(std::exchange(st->partial, {}), is_out);
+    }
   }
 
  private:
-  void emit(const std::string& s, bool is_out) {
+  struct stream {
+    vars::redactor redact;
+    std::string partial;  // the start of a UTF-8 character whose other bytes have not arrived
+  };
+  void emit(stream& st, std::string s, bool is_out) {
+    if (!st.partial.empty()) s.insert(0, std::exchange(st.partial, {}));
+    const std::size_t whole = complete_utf8_prefix(s);
+    st.partial.assign(s, whole, std::string::npos);
+    s.resize(whole);
+    deliver(s, is_out);
+  }
+  void deliver(const std::string& s, bool is_out) {
     if (s.empty()) return;
     if (is_out) delegate_.out(s);
     else delegate_.err(s);
   }
   D& delegate_;
   const task_config& config_;
-  vars::redactor out_, err_;
+  stream out_, err_;
 };
 
-// The config as events show it: credential values in run.path/args/dir and params redacted.
+// Redacts every string leaf of a JSON-flavoured value (image_resource source/params).
+inline void redact_value(value& v, const std::vector<std::string>& secrets) {
+  if (v.is_string()) {
+    v.as_string() = vars::redact(v.as_string(), secrets);
+  } else if (v.is_sequence()) {
+    for (auto& e : v.as_sequence()) redact_value(e, secrets);
+  } else if (v.is_mapping()) {
+    for (auto& e : v.as_mapping()) redact_value(e.val, secrets);
+  }
+}
+
+// The config as events show it: credential values redacted from every string field.
 inline task_config redacted_config(task_config c, const std::vector<std::string>& secrets) {
   if (secrets.empty()) return c;
-  auto redact = [&](std::string& s) {
-    vars::redactor r(secrets);
-    s = r.write(s) + r.flush();
-  };
-  redact(c.run.path);
-  redact(c.run.dir);
-  for (auto& a : c.run.args) redact(a);
+  auto redact = [&](std::string& s) { s = vars::redact(s, secrets); };
+  redact(c.platform);
+  redact(c.rootfs_uri);
+  if (c.image_resource) {
+    redact(c.image_resource->type);
+    redact_value(c.image_resource->source.data, secrets);
+    redact_value(c.image_resource->params.data, secrets);
+    for (auto& [k, v] : c.image_resource->version) redact(v);
+  }
   for (auto& [k, v] : c.params) redact(v);
+  redact(c.run.path);
+  for (auto& a : c.run.args) redact(a);
+  redact(c.run.dir);
+  redact(c.run.user);
+  for (auto& in : c.inputs) {
+    redact(in.name);
+    redact(in.path);
+  }
+  for (auto& out : c.outputs) {
+    redact(out.name);
+    redact(out.path);
+  }
+  for (auto& cache : c.caches) redact(cache.path);
   return c;
 }
 
@@ -147,12 +233,10 @@ inline std::vector<std::pair<std::string, std::string>> output_names(const task_
 //! - `Workers` models `worker_set` (e.g. `worker::worker_pool<local_process>`, or `single_worker<W>`).
 template <class ConfigSource, class ImageResolver, class PlacementStrategy, class Workers>
 class basic_task_step {
-  static_assert(config::config_source<ConfigSource>,
-                "taskstep: a config source must provide fetch() -> result<task_config> and warnings()");
-  static_assert(placement::placement_strategy<PlacementStrategy>,
-                "taskstep: a placement strategy must provide narrow(workers, candidates, container_spec)");
-  static_assert(worker_set<Workers>,
-                "taskstep: the workers must provide infos() and run(index, container_spec, process_spec, io, stop_token)");
+  static_assert(config::config_source<ConfigSource>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
+  static_assert(image::image_resolver<ImageResolver>, TASKSTEP_IMAGE_RESOLVER_MESSAGE);
+  static_assert(placement::placement_strategy<PlacementStrategy>, TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
+  static_assert(worker_set<Workers>, TASKSTEP_WORKER_SET_MESSAGE);
 
  public:
   basic_task_step(task_plan plan, ConfigSource source, ImageResolver resolver, PlacementStrategy strategy,
@@ -164,15 +248,22 @@ class basic_task_step {
         workers_(workers),
         options_(std::move(options)) {}
 
-  //! Runs the step. `Artifacts` is the build's artifact repository: `find(name) -> const path*` and
-  //! `add(name, dir)` (e.g. `artifact::directory_repository`). Errors are returned and also reported
-  //! through `delegate.errored`.
-  template <class Artifacts, task_delegate Delegate>
+  //! Runs the step. `Artifacts` is the build's `artifact_repository` (inputs and the image are found
+  //! in it, outputs added to it; e.g. `artifact::directory_repository`). Errors are returned and also
+  //! reported through `delegate.errored`.
+  template <class Artifacts, class Delegate>
   result<step_outcome> run(Artifacts& artifacts, Delegate& delegate, std::stop_token stop = {}) {
-    static_assert(image::image_resolver<ImageResolver, Artifacts>,
-                  "taskstep: an image resolver must provide resolve(plan, config, artifacts) -> result<image_spec>");
+    static_assert(artifact_repository<Artifacts>, TASKSTEP_ARTIFACT_REPOSITORY_MESSAGE);
+    static_assert(task_delegate<Delegate>, TASKSTEP_TASK_DELEGATE_MESSAGE);
+    static_assert(image::image_resolver<ImageResolver, Artifacts>, TASKSTEP_IMAGE_RESOLVER_MESSAGE);
     auto out = run_steps(artifacts, delegate, stop);
-    if (!out) delegate.errored(out.error().message());
+    if (!out) {
+      // A message may quote a path, user or value built from a credential (e.g. a worker's
+      // "executable not found"): the delegate and the caller get it redacted.
+      error shown(out.error().code(), vars::redact(out.error().message(), secret_pieces()));
+      delegate.errored(shown.message());
+      return fail(std::move(shown));
+    }
     return out;
   }
 
@@ -182,7 +273,9 @@ class basic_task_step {
   template <class Artifacts, class Delegate>
   result<step_outcome> run_steps(Artifacts& artifacts, Delegate& delegate, std::stop_token outer) {
     auto fetched = source_.fetch();
-    for (const auto& w : source_.warnings()) delegate.err("[WARNING] " + w + "\n");
+    // Every credential interpolation used is known once the config is fetched.
+    const std::vector<std::string> secrets = secret_pieces();
+    for (const auto& w : source_.warnings()) delegate.err(vars::redact("[WARNING] " + w + "\n", secrets));
     if (!fetched) return fail(fetched.error());
     task_config config = std::move(*fetched);
 
@@ -190,8 +283,6 @@ class basic_task_step {
     if (!config.container_limits->cpu) config.container_limits->cpu = options_.default_cpu;
     if (!config.container_limits->memory) config.container_limits->memory = options_.default_memory;
 
-    std::vector<std::string> secrets;
-    if (options_.credentials) secrets = vars::redaction_pieces(options_.credentials->values());
     const task_config shown = detail::redacted_config(config, secrets);
     delegate.initializing(shown);
 
@@ -222,13 +313,13 @@ class basic_task_step {
     };
 
     std::vector<worker_info> infos = workers_.infos();
-    auto index = place(*spec, delegate, stopper.get_token(), infos);
+    auto index = place(*spec, delegate, stopper.get_token(), infos, secrets);
     if (!index) {
       if (index.error().code() == errc::cancelled) return fail(stop_reason());
       return fail(index.error());
     }
-    if constexpr (requires { delegate.selected_worker(std::string_view{}); })
-      delegate.selected_worker(infos[*index].name);
+    if constexpr (reports_selected_worker<Delegate>)
+      delegate.selected_worker(vars::redact(infos[*index].name, secrets));
 
     process_spec process{config.run.path, config.run.args, config.run.dir, spec->user};
     detail::redacting_io<Delegate> io(delegate, shown, secrets);
@@ -247,7 +338,7 @@ class basic_task_step {
     delegate.finished(ran->exit_status);
     register_outputs(config, *ran, artifacts);
     if (!plan_.job.empty()) {
-      if constexpr (requires { workers_.commit_caches(*index, *spec, *ran); }) {
+      if constexpr (commits_caches_at<Workers>) {
         if (auto ok = workers_.commit_caches(*index, *spec, *ran); !ok) return fail(ok.error());
       }
     }
@@ -306,7 +397,7 @@ class basic_task_step {
   // for capacity the descriptions are refreshed, so `infos` always matches the returned index.
   template <class Delegate>
   result<std::size_t> place(const container_spec& spec, Delegate& delegate, std::stop_token stop,
-                            std::vector<worker_info>& infos) {
+                            std::vector<worker_info>& infos, const std::vector<std::string>& secrets) {
     auto candidates = placement::satisfying_workers(infos, spec);
     if (!candidates) return fail(candidates.error());
     std::mt19937_64 rng(options_.seed);
@@ -320,7 +411,7 @@ class basic_task_step {
       return fail(errc::no_workers, "no workers");  // only limit-active-tasks waits for capacity
     }
     return placement::wait_for_worker(
-        choose, stop, [&](std::string_view msg) { delegate.out(msg); }, options_.poll_interval,
+        choose, stop, [&](std::string_view msg) { delegate.out(vars::redact(msg, secrets)); }, options_.poll_interval,
         options_.status_interval);
   }
 
@@ -330,6 +421,12 @@ class basic_task_step {
       auto it = ran.outputs.find(path);
       if (it != ran.outputs.end()) artifacts.add(name, it->second);
     }
+  }
+
+  // The pieces of every credential value interpolated so far, as the redactor wants them.
+  [[nodiscard]] std::vector<std::string> secret_pieces() const {
+    if (!options_.credentials) return {};
+    return vars::redaction_pieces(options_.credentials->values());
   }
 
   task_plan plan_;

@@ -62,8 +62,10 @@ inline std::vector<std::string> redaction_pieces(const std::map<std::string, std
       start = end + 1;
     }
   }
-  // Longest first, so a secret that contains another is redacted whole.
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  // Longest first, so a secret that contains another is redacted whole; equal lengths by value, so
+  // that duplicates are adjacent and `unique` drops them.
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.size() != b.size() ? a.size() > b.size() : a < b; });
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
@@ -118,5 +120,15 @@ class redactor {
   std::vector<std::string> secrets_;
   std::string pending_;
 };
+
+//! `text` with every piece of `pieces` (from `redaction_pieces`) replaced by `((redacted))`: a whole
+//! string through a fresh redactor, for messages and fields that are not streamed.
+inline std::string redact(std::string_view text, const std::vector<std::string>& pieces) {
+  if (pieces.empty()) return std::string(text);
+  redactor r(pieces);
+  std::string out = r.write(text);  // before flush(): the two calls must not be unsequenced operands
+  out += r.flush();
+  return out;
+}
 
 }  // namespace taskstep::vars

@@ -54,7 +54,8 @@
 //! Concourse does the same (§8.3): it registers the outputs of a stopped container and returns the
 //! context's error. `run` returns an error (`errc::worker`) only when nothing ran: a bad path, a
 //! missing program, a staging failure. If `stop` was already requested before the spawn, nothing is
-//! spawned and the result is `stopped` with the staged outputs.
+//! spawned and the result is `stopped` with the staged outputs. A stop while an input is being
+//! copied ends the copy: `run` returns `errc::cancelled` ("interrupted") and removes the run directory.
 //!
 //! ## Ownership of outputs and caches
 //! The `run_result`'s output and cache directories live under the run directory. They stay until
@@ -265,6 +266,7 @@ struct local_run {
   bool overlay_possible = false;
   run_dir dir;
   std::filesystem::path work, cwd;
+  unique_fd cwd_fd;  // run.dir, opened without following links
   spawn_request req;
   run_cgroups cgroups;
 };
@@ -288,9 +290,12 @@ inline result<void> check_local_run(const local_process_options& options, const 
 
 // 2. The run directory and the staged inputs (overlays or copies), outputs and caches.
 inline result<void> stage_local_run(const local_process_options& options, artifact::cache_store& caches,
-                                    const container_spec& spec, local_run& run) {
+                                    const container_spec& spec, local_run& run, const std::stop_token& stop) {
   namespace fs = std::filesystem;
   const fs::path work_root = options.work_root.empty() ? default_root("runs") : options.work_root;
+  for (const auto& [given, leaf] : {std::pair{&options.work_root, "runs"}, std::pair{&options.cache_root, "caches"}})
+    if (given->empty())
+      if (auto ready = prepare_default_root(default_root(leaf)); !ready) return fail(ready.error());
   std::error_code ec;
   fs::create_directories(work_root, ec);
   if (ec) return fail(errc::worker, "could not create " + work_root.string() + ": " + ec.message());
@@ -306,6 +311,13 @@ inline result<void> stage_local_run(const local_process_options& options, artifa
   bool try_overlay = run.overlay_possible;
   for (const auto& s : run.planned.paths) {
     const fs::path target = under(run.work, s.rel);
+    // Created one level at a time without following links: an input staged earlier may hold a
+    // link where a later input, output or cache goes.
+    const std::string what = s.kind == staged::input    ? "input '" + spec.inputs[s.index].name + "' path"
+                             : s.kind == staged::output ? "output '" + spec.outputs[s.index].name + "' path"
+                                                        : std::string("cache path");
+    auto made = open_inside(run.work, s.rel, true, what);
+    if (!made) return fail(made.error());
     if (s.kind == staged::input) {
       const auto& in = spec.inputs[s.index];
       if (try_overlay && !holds_plain_dirs(run.planned, s)) {
@@ -318,19 +330,20 @@ inline result<void> stage_local_run(const local_process_options& options, artifa
         if (options.staging == staging_mode::overlay) return fail(mounted.error().prefixed("input '" + in.name + "': "));
         try_overlay = false;  // automatic: copy this and the remaining inputs
       }
-      auto copied = artifact::copy_tree(in.source, target);
+      auto copied = artifact::copy_tree_into(in.source, target, stop);  // interrupted: run's destructor removes it
+      if (!copied && copied.error().code() == errc::cancelled) return fail(copied.error());
       if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
     } else if (s.kind == staged::output) {
-      fs::create_directories(target, ec);
-      if (ec) return fail(errc::worker, "could not create output " + target.string() + ": " + ec.message());
+      // made above
     } else {
       auto staged_cache = caches.stage({spec.team, spec.job, spec.step_name, s.rel}, target);
       if (!staged_cache) return fail(staged_cache.error().prefixed("cache '" + s.rel + "': "));
     }
   }
   run.cwd = under(run.work, run.planned.dir);
-  fs::create_directories(run.cwd, ec);
-  if (ec) return fail(errc::worker, "could not create run.dir " + run.cwd.string() + ": " + ec.message());
+  auto cwd_fd = open_inside(run.work, run.planned.dir, true, "run.dir");
+  if (!cwd_fd) return fail(cwd_fd.error());
+  run.cwd_fd = std::move(*cwd_fd);
   return {};
 }
 
@@ -361,10 +374,18 @@ inline result<void> prepare_local_command(const container_spec& spec, const proc
   req.program = *setpriv;
   req.argv = std::move(argv);
   (void)::chmod(run.dir.root.c_str(), 0711);  // mkdtemp's 0700 would keep the user out
-  (void)::chown(run.work.c_str(), user.uid, user.gid);
-  (void)::chown(run.cwd.c_str(), user.uid, user.gid);
-  for (const auto& s : run.planned.paths)
-    if (s.kind != staged::input) chown_tree(under(run.work, s.rel), user.uid, user.gid);
+  // fchown on descriptors opened O_NOFOLLOW at every level: a link an input holds is refused,
+  // never handed to the user.
+  auto top = open_inside(run.work, ".", false, "working directory");
+  if (!top) return fail(top.error());
+  if (::fchown(top->get(), user.uid, user.gid) != 0 || ::fchown(run.cwd_fd.get(), user.uid, user.gid) != 0)
+    return fail(errc::worker, "could not chown the working directory to " + user.name + ": " + std::strerror(errno));
+  for (const auto& s : run.planned.paths) {
+    if (s.kind == staged::input) continue;
+    auto fd = open_inside(run.work, s.rel, false, s.kind == staged::output ? "output path" : "cache path");
+    if (!fd) return fail(fd.error());
+    if (auto owned = chown_tree_at(fd->get(), under(run.work, s.rel), user.uid, user.gid); !owned) return fail(owned.error());
+  }
   return {};
 }
 
@@ -486,7 +507,7 @@ inline result<run_result> run_local(const local_process_options& options, artifa
                                     std::stop_token stop) {
   local_run run;
   if (auto checked = check_local_run(options, spec, process, run); !checked) return fail(checked.error());
-  if (auto staged_ok = stage_local_run(options, caches, spec, run); !staged_ok) return fail(staged_ok.error());
+  if (auto staged_ok = stage_local_run(options, caches, spec, run, stop); !staged_ok) return fail(staged_ok.error());
   if (auto prepared = prepare_local_command(spec, process, run); !prepared) return fail(prepared.error());
   make_local_cgroups(options, spec, run);
 

@@ -42,13 +42,16 @@
 //!
 //! Needs root (runc creates namespaces and cgroups); without it `run` fails with a message saying so.
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -90,7 +93,8 @@ struct oci_runc_options {
   std::stop_token immediate;           //!< a request here kills a running container at once (no grace)
   bool watchdog = true;                //!< per-run watchdog: the container dies with taskstep, even on SIGKILL
   bool copy_rootfs = false;            //!< copy the image and inputs instead of overlays (automatic without overlayfs)
-  bool user_namespace = true;          //!< unprivileged tasks: container root is host uid 65535, where the kernel allows
+  bool user_namespace = true;          //!< unprivileged tasks run in a user namespace (container 0..65535 → host base + n)
+  std::uint32_t userns_base = 0;       //!< host id of container root; 0 = `oci::user_namespace_base()` (65536 unless taken)
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
   worker_info info{"oci", "linux", {}, {}, {"registry-image", "docker-image"}, 0, 0, {}};
 };
@@ -108,6 +112,23 @@ struct no_fetcher {
 };
 
 namespace detail {
+
+// Why this process cannot create a user namespace (tried in a forked child, which only calls
+// unshare(2) and _exit), or empty when it can. Not cached: see user_namespace_unavailable_reason.
+inline std::string probe_user_namespace() {
+  const pid_t pid = ::fork();
+  if (pid < 0) return std::string("could not fork to probe user namespaces: ") + std::strerror(errno);
+  if (pid == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : (errno & 0xff));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  const int err = WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
+  return std::string("this machine cannot create user namespaces (unshare(CLONE_NEWUSER): ") + std::strerror(err) +
+         "; user.max_user_namespaces is 0, or a chroot, container or seccomp policy forbids it): run with "
+         "--no-user-namespace (oci_runc_options::user_namespace = false) to run containers without one, "
+         "where container root is host root";
+}
 
 // How many OOM kills the kernel counted in the container's memory cgroup (v1 `memory.oom_control`,
 // v2 `memory.events`), or -1 when unknown.
@@ -142,6 +163,7 @@ class oci_runc {
       : options_(std::move(options)),
         fetcher_(std::move(fetcher)),
         caches_(options_.cache_root.empty() ? detail::default_root("caches") : options_.cache_root) {
+    default_work_root_ = options_.work_root.empty();
     if (options_.work_root.empty()) options_.work_root = detail::default_root("oci-runs");
     (void)reap_stale_runs(options_.work_root, {options_.state_root, options_.runc, options_.cgroup_root});
   }
@@ -151,12 +173,19 @@ class oci_runc {
   [[nodiscard]] artifact::cache_store& caches() noexcept { return caches_; }
   [[nodiscard]] Fetcher& fetcher() noexcept { return fetcher_; }
 
-  //! Why this machine cannot run containers (not root, no runc), or empty when it can.
+  //! Why this machine cannot run containers (not root, no runc, or no user namespaces while
+  //! `user_namespace` is on: the message then names `--no-user-namespace`), or empty when it can.
   [[nodiscard]] std::string unavailable_reason() const {
-    if (::geteuid() != 0) return "the oci worker needs root to run runc (running as uid " + std::to_string(::geteuid()) + ")";
-    if (!detail::find_program(options_.runc, detail::default_path, "/"))
-      return "runc was not found in PATH (install Debian's runc package)";
+    if (auto why = runtime_unavailable_reason(); !why.empty()) return why;
+    if (options_.user_namespace) return user_namespace_unavailable_reason();
     return {};
+  }
+
+  //! Why a user namespace cannot be created here, or empty when it can. Probed once per process
+  //! (a forked child tries unshare(CLONE_NEWUSER)), then cached.
+  [[nodiscard]] static const std::string& user_namespace_unavailable_reason() {
+    static const std::string why = detail::probe_user_namespace();
+    return why;
   }
 
   //! Nothing to predict: limits are enforced by runc.
@@ -164,7 +193,11 @@ class oci_runc {
 
   template <process_io IO>
   result<run_result> run(const container_spec& container, const process_spec& process, IO& io, std::stop_token stop) {
-    if (auto why = unavailable_reason(); !why.empty()) return fail(errc::worker, why);
+    if (auto why = runtime_unavailable_reason(); !why.empty()) return fail(errc::worker, why);
+    const bool userns = options_.user_namespace && !container.privileged;
+    if (userns) {  // a clear error instead of runc's "failed to unshare user namespace"
+      if (const auto& why = user_namespace_unavailable_reason(); !why.empty()) return fail(errc::worker, why);
+    }
 
     // 1. The image.
     oci::image_root image;
@@ -202,12 +235,17 @@ class oci_runc {
     }
 
     // 2. The bundle.
-    const bool userns = options_.user_namespace && user_namespaces_available() && !container.privileged;
+    if (default_work_root_)
+      if (auto ready = detail::prepare_default_root(options_.work_root); !ready) return fail(ready.error());
+    if (options_.cache_root.empty())
+      if (auto ready = detail::prepare_default_root(detail::default_root("caches")); !ready) return fail(ready.error());
     if (userns) {
       if (auto why = unreachable_for_mapped_root(options_.work_root); !why.empty()) return fail(errc::worker, why);
     }
-    auto prepared = oci::prepare_container({options_.work_root, userns, 65535, options_.copy_rootfs}, caches_, *spec_in,
-                                           process, image);
+    static const std::uint32_t automatic_base = oci::user_namespace_base();
+    const std::uint32_t base = options_.userns_base != 0 ? options_.userns_base : automatic_base;
+    auto prepared = oci::prepare_container({options_.work_root, userns, base, options_.copy_rootfs}, caches_, *spec_in,
+                                           process, image, stop);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;
     (void)claim_run(box.root);
@@ -308,10 +346,11 @@ class oci_runc {
     return {};
   }
 
-  static bool user_namespaces_available() {
-    std::ifstream in("/proc/sys/user/max_user_namespaces");
-    long n = 0;
-    return in >> n && n > 0;
+  std::string runtime_unavailable_reason() const {
+    if (::geteuid() != 0) return "the oci worker needs root to run runc (running as uid " + std::to_string(::geteuid()) + ")";
+    if (!detail::find_program(options_.runc, detail::default_path, "/"))
+      return "runc was not found in PATH (install Debian's runc package)";
+    return {};
   }
 
   bool swap_accounting() const {
@@ -356,6 +395,7 @@ class oci_runc {
   }
 
   oci_runc_options options_;
+  bool default_work_root_ = false;
   Fetcher fetcher_;
   artifact::cache_store caches_;
 };

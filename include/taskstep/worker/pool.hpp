@@ -15,9 +15,12 @@
 namespace taskstep::worker {
 
 //! A pool of workers of the types `W...`. Models what `basic_task_step` needs: `infos()` and
-//! `run(index, container, process, io, stop)`.
-template <worker_client... W>
+//! `run(index, container, process, io, stop)`, and `commit_caches(index, ...)` for the workers that
+//! model `commits_caches`.
+template <class... W>
 class worker_pool {
+  static_assert((worker_client<W> && ...), TASKSTEP_WORKER_CLIENT_MESSAGE);
+
  public:
   worker_pool() = default;
   explicit worker_pool(std::vector<W>... workers) : workers_(std::move(workers)...) {}
@@ -51,9 +54,10 @@ class worker_pool {
   }
 
   //! Runs on worker `index` (an index into `infos()`).
-  template <process_io IO>
+  template <class IO>
   result<run_result> run(std::size_t index, const container_spec& c, const process_spec& p, IO& io,
                          std::stop_token stop) {
+    static_assert(process_io<IO>, TASKSTEP_PROCESS_IO_MESSAGE);
     result<run_result> out = fail(errc::no_workers, "no workers");
     std::apply(
         [&](auto&... vs) {
@@ -67,7 +71,7 @@ class worker_pool {
  private:
   template <class T>
   static result<void> commit_one(T& w, const container_spec& c, const run_result& r) {
-    if constexpr (requires { w.commit_caches(c, r); }) return w.commit_caches(c, r);
+    if constexpr (commits_caches<T>) return w.commit_caches(c, r);
     else return {};
   }
   template <class T>

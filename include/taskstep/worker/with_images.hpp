@@ -4,7 +4,7 @@
 //! the image with `Fetcher` (e.g. `image::registry_store`) and hands the inner worker an image
 //! artifact instead: the fetched directory (`rootfs/` + `metadata.json`), the image's `env` put
 //! before the task's, and its `user` used when the task names none — what the step does for an
-//! image artifact. Everything else (info, caches, release) is the inner worker's.
+//! image artifact. Everything else (info, caches, release, refresh) is the inner worker's.
 //! Used for the Slurm worker; `oci_runc` takes a fetcher itself.
 
 #include <stop_token>
@@ -21,20 +21,20 @@
 
 namespace taskstep::worker {
 
-//! A worker `W` whose `image_resource` images come from `Fetcher`; see the file comment.
-template <worker_client W, class Fetcher>
-class with_images {
+//! A worker `W` whose `image_resource` images come from `Fetcher`; see the file comment. Every
+//! other member (info, optional hooks) is `W`'s, forwarded by `worker_decorator`.
+template <class W, class Fetcher>
+class with_images : public worker_decorator<W> {
  public:
-  with_images(W worker, Fetcher fetcher) : worker_(std::move(worker)), fetcher_(std::move(fetcher)) {}
+  with_images(W worker, Fetcher fetcher) : worker_decorator<W>(std::move(worker)), fetcher_(std::move(fetcher)) {}
 
-  [[nodiscard]] const worker_info& info() const noexcept { return worker_.info(); }
-  [[nodiscard]] W& inner() noexcept { return worker_; }
   [[nodiscard]] Fetcher& fetcher() noexcept { return fetcher_; }
 
-  template <process_io IO>
+  template <class IO>
   result<run_result> run(const container_spec& container, const process_spec& process, IO& io, std::stop_token stop) {
+    static_assert(process_io<IO>, TASKSTEP_PROCESS_IO_MESSAGE);
     const auto* res = std::get_if<image_resource_spec>(&container.image);
-    if (res == nullptr) return worker_.run(container, process, io, std::move(stop));
+    if (res == nullptr) return this->inner_.run(container, process, io, std::move(stop));
     auto fetched = fetcher_.fetch(res->resource, [&io](std::string_view line) {
       std::string l(line);
       if (l.empty() || l.back() != '\n') l += '\n';
@@ -48,20 +48,10 @@ class with_images {
     with_image.env = std::move(meta->env);
     with_image.env.insert(with_image.env.end(), container.env.begin(), container.env.end());
     if (with_image.user.empty()) with_image.user = meta->user;
-    return worker_.run(with_image, process, io, std::move(stop));
-  }
-
-  //! Forwarded to the inner worker when it has them.
-  result<void> commit_caches(const container_spec& c, const run_result& r) {
-    if constexpr (requires { worker_.commit_caches(c, r); }) return worker_.commit_caches(c, r);
-    else return {};
-  }
-  void release(const run_result& r) {
-    if constexpr (requires { worker_.release(r); }) worker_.release(r);
+    return this->inner_.run(with_image, process, io, std::move(stop));
   }
 
  private:
-  W worker_;
   Fetcher fetcher_;
 };
 

@@ -1,4 +1,5 @@
 // Must not compile: a type without narrow() is not a placement_strategy, so it cannot choose a worker.
+// expect: taskstep: P is not a placement_strategy: it needs narrow(std::span<const worker_info>, std::span<const std::size_t>, const container_spec&) const -> std::vector<std::size_t>
 #include <random>
 #include <vector>
 

@@ -6,12 +6,13 @@
 //! The defaults follow Concourse 6.7's containerd backend (worker/runtime/spec):
 //! - **Mounts** for every container: a fresh `/proc`, `/dev` (tmpfs with runc's default device
 //!   nodes), `/dev/pts`, `/dev/shm`, `/dev/mqueue`, read-only `/sys` and `/sys/fs/cgroup`, `/run`;
-//!   taskstep adds a fresh tmpfs `/tmp` (the working directory is mounted below it).
-//! - **Unprivileged** (the default): pid, ipc, uts and mount namespaces; Concourse's unprivileged
+//!   taskstep adds a fresh tmpfs `/tmp` (the working directory is mounted below it). Every container
+//!   has its own **cgroup namespace**, so `/sys/fs/cgroup` shows its own cgroup (and limits) as root.
+//! - **Unprivileged** (the default): pid, ipc, uts, mount and cgroup namespaces; Concourse's unprivileged
 //!   capability set (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE,
 //!   NET_RAW, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT); device cgroup denying all but runc's
-//!   defaults; runc's masked and read-only /proc paths. With `user_namespace`, container root maps
-//!   to an unprivileged host uid, as in Concourse.
+//!   defaults; runc's masked and read-only /proc paths. With `user_namespace`, container ids
+//!   0..65535 map to host `userns_root + n` (an unused range, `user_namespace_base`), as in Concourse.
 //! - **Privileged**: the same namespaces without a user namespace; every capability the host's
 //!   bounding set still holds (asking for one it lacks makes runc fail); all devices allowed; no
 //!   masked paths.
@@ -32,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -72,14 +74,59 @@ struct bundle_spec {
   std::vector<std::uint32_t> additional_gids;
   std::string hostname;
   bool privileged = false;
-  bool user_namespace = false;          //!< unprivileged only: container root → host `userns_root`
-  std::uint32_t userns_root = 65535;    //!< host uid/gid of container root in a user namespace
+  bool user_namespace = false;          //!< unprivileged only: container ids 0..65535 → host `userns_root + n`
+  std::uint32_t userns_root = 65536;    //!< host uid/gid of container root (the map's base) in a user namespace
   std::optional<std::uint64_t> memory;  //!< bytes; 0 or none = unlimited
   bool memory_swap = true;              //!< also set `swap` = `memory` (needs swap accounting on v1)
   std::optional<std::uint64_t> cpu_shares;
   std::string cgroups_path;             //!< `linux.cgroupsPath` (empty = runc's default)
   std::vector<mount> mounts;            //!< after the defaults, in order (parents first)
 };
+
+//! How many ids a user namespace maps (container 0..65535).
+inline constexpr std::uint32_t userns_size = 65536;
+
+//! The host id where the user namespace's map starts: the first multiple of 65536 (from 65536)
+//! whose 65536 ids no range in `<etc>/subuid` or `<etc>/subgid` (rootless containers' ids) and no
+//! uid or gid in `<etc>/passwd` or `<etc>/group` uses; so a container uid never owns a host user's
+//! files. Computed per call (cheap); workers call it once.
+inline std::uint32_t user_namespace_base(const std::filesystem::path& etc = "/etc") {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> used;  // [first, last]
+  auto number = [](const std::string& f) -> std::optional<std::uint64_t> {
+    if (f.empty() || f.size() > 10 || !std::all_of(f.begin(), f.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    return std::stoull(f);
+  };
+  auto fields = [](const std::string& line) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string part; std::getline(ss, part, ':');) f.push_back(part);
+    return f;
+  };
+  for (const char* file : {"subuid", "subgid"}) {
+    std::ifstream in(etc / file);
+    for (std::string line; std::getline(in, line);) {
+      const auto f = fields(line);
+      if (f.size() < 3) continue;
+      const auto first = number(f[1]), count = number(f[2]);
+      if (first && count && *count > 0) used.emplace_back(*first, *first + *count - 1);
+    }
+  }
+  for (const char* file : {"passwd", "group"}) {
+    std::ifstream in(etc / file);
+    for (std::string line; std::getline(in, line);) {
+      const auto f = fields(line);
+      if (f.size() < 3) continue;
+      if (const auto id = number(f[2]); id && *id != 65534 && *id != 4294967294u) used.emplace_back(*id, *id);
+    }
+  }
+  for (std::uint64_t base = userns_size; base + userns_size <= 0xFFFFFFFFull; base += userns_size) {
+    const std::uint64_t last = base + userns_size - 1;
+    if (std::none_of(used.begin(), used.end(), [&](const auto& r) { return r.first <= last && r.second >= base; }))
+      return static_cast<std::uint32_t>(base);
+  }
+  return userns_size;
+}
 
 //! Concourse's unprivileged capability set.
 inline constexpr std::string_view unprivileged_capabilities[] = {
@@ -164,12 +211,16 @@ inline nlohmann::json bundle_config(const bundle_spec& spec) {
     if (std::filesystem::is_regular_file(f, ec)) mounts.push_back(m(f, "bind", f, {"rbind", "ro"}));
   if (spec.user_namespace && !spec.privileged) {
     // sysfs cannot be mounted from a user namespace that does not own the network namespace.
+    // /sys/fs/cgroup stays a `cgroup` mount over it: inside the cgroup namespace runc mounts each
+    // hierarchy with the container's own cgroup as its root (a bind would show the host's tree).
     mounts[5] = m("/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"});
-    mounts[6] = m("/sys/fs/cgroup", "bind", "/sys/fs/cgroup", {"rbind", "nosuid", "noexec", "nodev", "ro"});
   }
   for (const auto& x : spec.mounts) mounts.push_back(m(x.destination, x.type, x.source, x.options));
 
-  json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
+  // A cgroup namespace too: the container's /sys/fs/cgroup shows its own cgroup as the root (its
+  // limits), not the host's tree.
+  json namespaces = json::array(
+      {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}});
   json linux = {{"namespaces", namespaces}};
   json resources = json::object();
   if (spec.privileged) {
@@ -182,8 +233,8 @@ inline nlohmann::json bundle_config(const bundle_spec& spec) {
     linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
     if (spec.user_namespace) {
       linux["namespaces"].push_back({{"type", "user"}});
-      const json map = json::array({{{"containerID", 0}, {"hostID", spec.userns_root}, {"size", 1}},
-                                    {{"containerID", 1}, {"hostID", 1}, {"size", spec.userns_root - 1}}});
+      // The whole container range on an unused host range: no container uid is a host user's.
+      const json map = json::array({{{"containerID", 0}, {"hostID", spec.userns_root}, {"size", userns_size}}});
       linux["uidMappings"] = map;
       linux["gidMappings"] = map;
     }

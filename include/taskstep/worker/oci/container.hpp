@@ -23,6 +23,8 @@
 //! Paths are checked as the local worker checks them: an input, output, cache or `run.dir` that
 //! climbs out of the working directory is refused.
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,7 +117,7 @@ struct prepared_container {
 struct prepare_options {
   std::filesystem::path work_root;  //!< where run directories are made
   bool user_namespace = false;      //!< see bundle_spec::user_namespace
-  std::uint32_t userns_root = 65535;
+  std::uint32_t userns_root = 65536;  //!< host id of container id 0; container n is host `userns_root + n`
   bool copy_rootfs = false;         //!< copy the image into `bundle/rootfs` instead of an overlay mount
                                     //!< (a mount on this host is invisible to other nodes of a cluster)
 };
@@ -141,25 +144,51 @@ inline bool in_image_path(const std::filesystem::path& rootfs, const std::string
   return false;
 }
 
-// Hands everything under `dir` owned by host uid/gid 0 to `root_id` (container root in a user
-// namespace); other ids map 1:1 and stay.
-inline void shift_tree(const std::filesystem::path& dir, std::uint32_t root_id) {
-  namespace fs = std::filesystem;
-  auto shift = [&](const fs::path& p) {
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0 || (st.st_uid != 0 && st.st_gid != 0)) return;
-    (void)::lchown(p.c_str(), st.st_uid == 0 ? root_id : static_cast<uid_t>(-1),
-                   st.st_gid == 0 ? root_id : static_cast<gid_t>(-1));
+// Shifts the ids of the directory open at `fd` and everything below it into the user namespace's
+// range: an id n below 65536 becomes `base + n` (container n), never following a link. Ids already
+// outside 0..65535 (shifted before) stay.
+inline void shift_tree_at(int fd, std::uint32_t base) {
+  auto shifted = [&](const struct stat& st, uid_t& uid, gid_t& gid) {
+    uid = st.st_uid < 65536 ? static_cast<uid_t>(base + st.st_uid) : static_cast<uid_t>(-1);
+    gid = st.st_gid < 65536 ? static_cast<gid_t>(base + st.st_gid) : static_cast<gid_t>(-1);
+    return uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1);
   };
-  shift(dir);
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    shift(it->path());
+  struct stat st {};
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (::fstat(fd, &st) == 0 && shifted(st, uid, gid)) (void)::fchown(fd, uid, gid);
+  const int iter = ::dup(fd);
+  DIR* dir = iter < 0 ? nullptr : ::fdopendir(iter);
+  if (dir == nullptr) {
+    if (iter >= 0) ::close(iter);
+    return;
+  }
+  ::rewinddir(dir);
+  while (const dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      artifact::detail::unique_fd sub(::openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.valid()) shift_tree_at(sub.get(), base);
+    } else if (shifted(st, uid, gid)) {
+      const mode_t mode = st.st_mode & 07777;
+      (void)::fchownat(fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW);
+      // chown clears set-id bits; an image's setuid binaries (su, ping) keep them in the container
+      if ((mode & (S_ISUID | S_ISGID)) != 0 && S_ISREG(st.st_mode)) (void)::fchmodat(fd, e->d_name, mode, AT_SYMLINK_NOFOLLOW);
+    }
+  }
+  ::closedir(dir);
+}
+
+// shift_tree_at for the directory `dir` (opened O_NOFOLLOW).
+inline void shift_tree(const std::filesystem::path& dir, std::uint32_t base) {
+  artifact::detail::unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.valid()) shift_tree_at(fd.get(), base);
 }
 
 // The rootfs for a user-namespaced container: the overlay (with metacopy where the kernel has it,
-// so a chown copies metadata only) and every file owned by host uid/gid 0 handed to `root_id`, the
-// host id of container root. The image itself is not touched; the shifted inodes live in the upper
+// so a chown copies metadata only) and every file's ids shifted into the container's range
+// (`shift_tree`: host n → `root_id + n`, so container n sees its own ids). The image itself is not touched; the shifted inodes live in the upper
 // layer. Without metacopy each shifted file is copied up whole: fine for small images, costly for
 // large ones (docs/oci-worker.md).
 inline result<void> mount_shifted_overlay(const std::filesystem::path& image_rootfs, const std::filesystem::path& run_root,
@@ -183,9 +212,11 @@ inline result<void> mount_shifted_overlay(const std::filesystem::path& image_roo
 //! Creates the run directory and the bundle for `container`/`process` on `image`; see the file
 //! comment. `config.json` is not written yet: adjust `spec` (args, init, cgroups) and call
 //! `write_config(prepared.bundle, prepared.spec)`. `spec.args` is `[run.path, run.args...]`.
+//! A stop request while inputs are copied gives `errc::cancelled` ("interrupted"); the partial run
+//! directory is removed.
 inline result<prepared_container> prepare_container(const prepare_options& options, artifact::cache_store& caches,
                                                     const container_spec& container, const process_spec& process,
-                                                    const image_root& image) {
+                                                    const image_root& image, std::stop_token stop = {}) {
   namespace fs = std::filesystem;
   using worker::detail::staged;
   auto planned = worker::detail::plan_staging(container, process);
@@ -263,10 +294,19 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
 
   // The working directory and what lives in it.
   spec.mounts.push_back(bind_mount(working_dir, out.work));
-  const uid_t owner_uid = userns && user->uid == 0 ? options.userns_root : user->uid;
-  const gid_t owner_gid = userns && user->gid == 0 ? options.userns_root : user->gid;
+  if (userns && (user->uid >= oci::userns_size || user->gid >= oci::userns_size))
+    return fail(errc::worker, "user " + user_name + " (uid " + std::to_string(user->uid) + ", gid " + std::to_string(user->gid) +
+                                  ") is outside the user namespace's ids 0..65535 (run it with --no-user-namespace)");
+  const uid_t owner_uid = userns ? options.userns_root + user->uid : user->uid;
+  const gid_t owner_gid = userns ? options.userns_root + user->gid : user->gid;
   for (const auto& s : plan) {
     const fs::path target = worker::detail::under(out.work, s.rel);
+    // One level at a time, never through a link an input staged earlier holds.
+    const std::string what = s.kind == staged::input    ? "input '" + container.inputs[s.index].name + "' path"
+                             : s.kind == staged::output ? "output '" + container.outputs[s.index].name + "' path"
+                                                        : std::string("cache path");
+    auto made = worker::detail::open_inside(out.work, s.rel, true, what);
+    if (!made) return fail(made.error());
     if (s.kind == staged::input) {
       const auto& in = container.inputs[s.index];
       const bool holds_plain_dirs = worker::detail::holds_plain_dirs(*planned, s);
@@ -290,28 +330,32 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
         spec.mounts.push_back(overlay_mount(detail::inside(working_dir, s.rel), source, layer / "upper", layer / "work"));
         continue;
       }
-      auto copied = artifact::copy_tree(source, target);
+      auto copied = artifact::copy_tree_into(source, target, stop);  // interrupted: the run dir goes
+      if (!copied && copied.error().code() == errc::cancelled) return fail(copied.error());
       if (!copied) return fail(copied.error().prefixed("input '" + in.name + "': "));
-      if (userns) detail::shift_tree(target, options.userns_root);
+      if (userns) detail::shift_tree_at(made->get(), options.userns_root);
     } else if (s.kind == staged::output) {
-      fs::create_directories(target, ec);
-      if (ec) return fail(errc::worker, "could not create output " + target.string() + ": " + ec.message());
-      if (owner_uid != 0 || owner_gid != 0) worker::detail::chown_tree(target, owner_uid, owner_gid);
+      if (owner_uid != 0 || owner_gid != 0)
+        if (auto owned = worker::detail::chown_tree_at(made->get(), target, owner_uid, owner_gid); !owned)
+          return fail(owned.error());
       const auto& o = container.outputs[s.index];
       out.outputs[clean_path(o.path.empty() ? o.name : o.path)] = target;
     } else {
       auto staged_cache = caches.stage({container.team, container.job, container.step_name, s.rel}, target);
       if (!staged_cache) return fail(staged_cache.error().prefixed("cache '" + s.rel + "': "));
-      if (owner_uid != 0 || owner_gid != 0) worker::detail::chown_tree(target, owner_uid, owner_gid);
+      if (owner_uid != 0 || owner_gid != 0)
+        if (auto owned = worker::detail::chown_tree_at(made->get(), target, owner_uid, owner_gid); !owned)
+          return fail(owned.error());
       out.caches[clean_path(container.caches[s.index].path)] = target;
     }
   }
-  const fs::path cwd = worker::detail::under(out.work, *dir_rel);
-  fs::create_directories(cwd, ec);
-  if (ec) return fail(errc::worker, "could not create run.dir " + cwd.string() + ": " + ec.message());
+  auto cwd = worker::detail::open_inside(out.work, *dir_rel, true, "run.dir");
+  if (!cwd) return fail(cwd.error());
   if (owner_uid != 0 || owner_gid != 0) {
-    (void)::chown(out.work.c_str(), owner_uid, owner_gid);
-    (void)::chown(cwd.c_str(), owner_uid, owner_gid);
+    auto top = worker::detail::open_inside(out.work, ".", false, "working directory");
+    if (!top) return fail(top.error());
+    if (::fchown(top->get(), owner_uid, owner_gid) != 0 || ::fchown(cwd->get(), owner_uid, owner_gid) != 0)
+      return fail(errc::worker, "could not chown the working directory " + out.work.string() + ": " + std::strerror(errno));
   }
   out.keep = !out.outputs.empty() || !out.caches.empty();
   return out;
