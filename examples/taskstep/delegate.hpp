@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <iostream>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -62,9 +64,7 @@ class cli_delegate {
   }
   void log(const char* stream, std::string_view s) {
     if (json_) return event({{"event", "log"}, {"stream", stream}, {"payload", std::string(s)}});
-    FILE* f = std::string_view(stream) == "stdout" ? stdout : stderr;
-    std::fwrite(s.data(), 1, s.size(), f);
-    std::fflush(f);
+    emit(std::string_view(stream) == "stdout" ? stdout : stderr, s);
     if (!s.empty()) mid_line_ = s.back() != '\n';
   }
   // What Concourse's initialize-task / start-task events carry (no params: they may hold secrets).
@@ -79,14 +79,21 @@ class cli_delegate {
   void event(nlohmann::ordered_json e) {
     e["time"] = nlohmann::ordered_json::parse(now_seconds());
     const std::string text = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    emit(stdout, text);
   }
   void line(const std::string& s) {
-    if (mid_line_) std::fputc('\n', stdout);  // task output without a final newline
+    emit(stdout, (mid_line_ ? "\n" : "") + s + "\n");  // after task output without a final newline
     mid_line_ = false;
-    std::fwrite((s + "\n").data(), 1, s.size() + 1, stdout);
-    std::fflush(stdout);
+  }
+  // Writes and flushes. Our stdout closed under us (`| head -1`, SIGPIPE ignored) aborts the build
+  // as a first Ctrl-C would, and nothing more is written there.
+  void emit(FILE* f, std::string_view s) {
+    if (f == stdout && stdout_broken_) return;
+    std::fwrite(s.data(), 1, s.size(), f);
+    if (std::fflush(f) == 0 || f != stdout || errno != EPIPE) return;
+    stdout_broken_ = true;
+    std::fputs("\naborting: stdout was closed (EPIPE)\n", stderr);
+    abort_.request_stop();
   }
   std::string bold(const std::string& s) const { return tty_ ? "\x1b[1m" + s + "\x1b[0m" : s; }
   std::string colour(const char* code, const std::string& s) const {
@@ -95,6 +102,12 @@ class cli_delegate {
   bool json_;
   bool tty_;
   bool mid_line_ = false;
+  bool stdout_broken_ = false;
+  std::stop_source abort_ = std::stop_source(std::nostopstate);
+
+ public:
+  //! EPIPE on stdout requests a stop on `stop` (the build's graceful stop).
+  void abort_on_broken_stdout(std::stop_source stop) { abort_ = std::move(stop); }
 };
 
 }  // namespace taskstep_cli

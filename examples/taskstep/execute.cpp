@@ -4,21 +4,19 @@
 
 #include "execute.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <stop_token>
-#include <thread>
 
 #include "cli_common.hpp"
 #include "delegate.hpp"
 #include "execute_call.hpp"
+#include "taskstep/build/interrupts.hpp"
 #include "taskstep/build/paths.hpp"
 #include "taskstep/build/request.hpp"
 #include "taskstep/config/config.hpp"
@@ -74,36 +72,6 @@ T value_or_fatal(result<T> r) {
   return std::move(*r);
 }
 
-// Blocks SIGINT/SIGTERM for the whole process and turns them into a stop request (first) or an
-// immediate exit (second). Children get a clean signal mask from the worker.
-class signal_guard {
- public:
-  explicit signal_guard(std::stop_source stop, cli_delegate& d) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    thread_ = std::jthread([this, stop, &d](std::stop_token done) mutable {
-      int seen = 0;
-      while (!done.stop_requested()) {
-        timespec ts{0, 100'000'000};
-        if (sigtimedwait(&set_, nullptr, &ts) < 0) continue;
-        if (++seen == 1) {
-          d.note("\naborting...");
-          stop.request_stop();
-        } else {
-          d.note("exiting immediately");
-          std::_Exit(exit_aborted);
-        }
-      }
-    });
-  }
-
- private:
-  sigset_t set_;
-  std::jthread thread_;
-};
-
 // The delegate the worker-specific files see: forwards to cli_delegate, compiled here only.
 class forwarding_events final : public events {
  public:
@@ -137,6 +105,7 @@ build::worker_choice worker_choice_of(const std::string& flag) {
 }  // namespace
 
 int run_execute(const CLI::App& cmd, execute_args& a) {
+  build::ignore_sigpipe();  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
   cli_delegate delegate(a.json);
   try {
     // The config as fly reads it: decoded and validated, args appended, env overriding params.
@@ -181,6 +150,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     request.privileged = a.privileged;
     request.tags = a.tags;
     request.job = a.job;
+    if (!a.runc_root.empty()) request.runc_state_root = fs::absolute(a.runc_root);
 
     step::step_options options;
     options.credentials = tracker;
@@ -202,8 +172,9 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
                                                        vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker))) |
                   config::validating();
 
-    // Ctrl-C / SIGTERM: a graceful abort of staging, the task and all (outputs are still copied out).
-    std::stop_source stop;
+    // Ctrl-C / SIGTERM (or EPIPE on stdout): a graceful abort of staging, the task and all (outputs
+    // are still copied out); a second one stops the task now (build/interrupts.hpp).
+    std::stop_source stop, stop_now;
     forwarding_events events(delegate);
     execute_call call{a,
                       std::move(request),
@@ -212,9 +183,14 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
                       std::chrono::duration_cast<std::chrono::milliseconds>(*grace),
                       a.cache_dir.empty() ? build::default_cache_dir() : fs::path(a.cache_dir),
                       events,
-                      stop.get_token()};
+                      stop.get_token(),
+                      stop_now.get_token()};
     auto outcome = [&] {
-      signal_guard guard(stop, delegate);
+      build::interrupt_options on;
+      on.on_signal = [&delegate](int n) { delegate.note(n == 1 ? "\naborting..." : "stopping the task now"); };
+      on.give_up = [] { std::_Exit(exit_aborted); };  // the run's watchdog cleans up what it started
+      build::interrupts guard(stop, stop_now, std::move(on));
+      delegate.abort_on_broken_stdout(stop);
       switch (kind) {
         case build::worker_kind::oci: return execute_oci(call, erase(std::move(source)));
         case build::worker_kind::slurm: return execute_slurm(call, erase(std::move(source)));

@@ -52,7 +52,8 @@ struct execute_call {
   std::chrono::milliseconds grace{10000};
   std::filesystem::path cache_root;
   events& delegate;
-  std::stop_token stop;
+  std::stop_token stop;       // the first Ctrl-C / SIGTERM (or EPIPE on stdout): a graceful abort
+  std::stop_token immediate;  // the second: the workers skip the grace (build/interrupts.hpp)
 };
 
 taskstep::build::build_outcome execute_local(execute_call& call, task_source source);

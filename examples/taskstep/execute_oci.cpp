@@ -16,12 +16,13 @@ namespace {
 using oci_worker = taskstep::worker::oci_runc<taskstep::image::registry_store>;
 
 oci_worker make_oci(const execute_args& a, const std::filesystem::path& run_root, const std::filesystem::path& cache_root,
-                    std::chrono::milliseconds grace) {
+                    std::chrono::milliseconds grace, std::stop_token immediate = {}) {
   using namespace taskstep;
   worker::oci_runc_options o;
   o.work_root = run_root;
   o.cache_root = cache_root;
   o.grace = grace;
+  o.immediate = std::move(immediate);
   o.user_namespace = !a.no_user_namespace;
   if (!a.runc_root.empty()) o.state_root = std::filesystem::absolute(a.runc_root);
   image::registry_options r;
@@ -42,7 +43,7 @@ taskstep::build::build_outcome execute_oci(execute_call& call, task_source sourc
   // By pointer: oci_runc's `Fetcher fetcher = {}` default argument cannot be copy-initialised for
   // registry_store, which clang trips over when tl::expected asks whether oci_runc is default-constructible.
   auto make_worker = [&](const std::filesystem::path& run_root) -> result<std::unique_ptr<oci_worker>> {
-    auto oci = std::make_unique<oci_worker>(make_oci(call.args, run_root, call.cache_root, call.grace));
+    auto oci = std::make_unique<oci_worker>(make_oci(call.args, run_root, call.cache_root, call.grace, call.immediate));
     if (auto why = oci->unavailable_reason(); !why.empty()) return fail(errc::worker, why);
     return oci;
   };

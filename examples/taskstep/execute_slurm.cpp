@@ -19,6 +19,7 @@ taskstep::build::build_outcome execute_slurm(execute_call& call, task_source sou
     s.shared_root = a.slurm_shared_root.empty() ? run_root : std::filesystem::path(a.slurm_shared_root);
     s.cache_root = call.cache_root;
     s.grace = call.grace;
+    s.immediate = call.immediate;
     s.copy_rootfs = a.slurm_copy_rootfs;
     // The cluster was chosen explicitly: untagged tasks run there; --tag picks node features.
     s.advertise_features = !a.tags.empty();

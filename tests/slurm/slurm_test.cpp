@@ -3,7 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <stop_token>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -330,4 +334,51 @@ TEST_CASE("slurm runs an image artifact through srun --container", "[slurm][cont
   CHECK(slurp(r->outputs.at("out") / "pwd") == "/tmp/build/12345678\n");
   w.release(*r);
   CHECK(jobs_matching(dir.path().string()).empty());
+}
+
+TEST_CASE("slurm: when taskstep is SIGKILLed mid-run, its watchdog cancels the job and removes the run dir",
+          "[slurm][lifetime]") {
+  REQUIRE_CLUSTER();
+  temp_dir dir;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t owner = ::fork();
+  REQUIRE(owner >= 0);
+  if (owner == 0) {  // a "taskstep" running one step, killed below without a chance to clean up
+    ::close(fds[0]);
+    auto w = make_worker(dir, std::chrono::milliseconds(60000));
+    recording_io io;
+    io.on_out = [&](const std::string& all) {
+      if (all.find("ready-42") != std::string::npos) (void)!::write(fds[1], "r", 1);
+    };
+    (void)w.run(spec_with(), shell("trap '' TERM; echo ready-$((40+2)); while :; do sleep 0.1; done"), io,
+                std::stop_token{});
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  char c = 0;
+  const bool ready = ::read(fds[0], &c, 1) == 1;
+  ::close(fds[0]);
+  REQUIRE(ready);
+  const std::string comment = "taskstep:" + (dir.path() / "shared").string();
+  CHECK(!jobs_matching(comment).empty());
+  ::kill(owner, SIGKILL);
+  int status = 0;
+  ::waitpid(owner, &status, 0);
+  std::string left = jobs_matching(comment);
+  for (int i = 0; i < 300 && !left.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = jobs_matching(comment);
+  }
+  CHECK(left.empty());
+  bool any_run_dir = false;
+  for (int i = 0; i < 200; ++i) {
+    any_run_dir = false;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir.path() / "shared", ec))
+      if (e.path().filename().string().rfind("run-", 0) == 0) any_run_dir = true;
+    if (!any_run_dir) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK_FALSE(any_run_dir);
 }

@@ -88,7 +88,9 @@ struct run_root_guard {
   run_root_guard(const run_root_guard&) = delete;
   run_root_guard& operator=(const run_root_guard&) = delete;
   ~run_root_guard() {
-    if (!keep && !dir.empty()) (void)artifact::remove_tree(dir);
+    if (dir.empty()) return;
+    if (keep) unclaim_private_dir(dir);  // it outlives this process: no reaper may take it
+    else (void)artifact::remove_tree(dir);
   }
 };
 
@@ -118,6 +120,10 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
     delegate.errored(prepared.error().message());
     return refused();
   }
+  // What a taskstep that died (SIGKILL, a crash) left in $TMPDIR, whatever its worker.
+  worker::reap_options reap;
+  reap.runc_state_root = request.runc_state_root;
+  (void)reap_stale_private_dirs(temp_root(), reap);
   detail::run_root_guard root;
   auto run_root = make_run_root();
   if (!run_root) {

@@ -3,9 +3,19 @@
 //! Where a one-off build keeps things on this host: `temp_root()` ($TMPDIR, else /tmp), private
 //! directories made with `mkdtemp` (unpredictable names, mode 0700), the per-invocation run root and
 //! the default cache directory (`$XDG_CACHE_HOME/taskstep`, else `~/.cache/taskstep`).
+//!
+//! Every private directory is claimed (`worker::claim_run`: an `owner` file holding this pid under an
+//! `flock`), so `reap_stale_private_dirs()` — called when a build starts — removes what a taskstep
+//! that died (even by SIGKILL) left in `$TMPDIR`: its run root with whatever its runs left (processes in
+//! their cgroups, containers, mounts, files) and its staged git inputs, never a live one's. A run root
+//! kept on purpose (an output that could not be copied out) gives up its claim and is left alone.
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -15,6 +25,7 @@
 #include <string_view>
 
 #include "taskstep/core/result.hpp"
+#include "taskstep/worker/reaper.hpp"
 
 namespace taskstep::build {
 
@@ -30,7 +41,39 @@ inline result<std::filesystem::path> make_private_dir(const std::filesystem::pat
   std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr)
     return fail(errc::io, "could not create a directory under " + parent.string() + ": " + std::strerror(errno));
+  (void)worker::claim_run(pattern);  // unclaimed, it is only safe from no reaper
   return std::filesystem::path(pattern);
+}
+
+//! Gives up this process's claim on a private directory that must outlive it (a kept run root).
+inline void unclaim_private_dir(const std::filesystem::path& dir) { (void)::unlink((dir / "owner").c_str()); }
+
+//! The prefixes of the private directories a build makes in `temp_root()`.
+inline constexpr std::string_view private_dir_prefixes[] = {"taskstep-runs-", "taskstep-input-"};
+
+//! Removes the private directories in `parent` whose owner is gone (see the file comment): this user's
+//! `taskstep-runs-*` / `taskstep-input-*` directories holding an `owner` file nobody has locked. The
+//! runs inside a stale run root are reaped first (`worker::reap_stale_runs`: cgroup processes, runc
+//! containers under `options.runc_state_root`, mounts), then every mount below it is detached and it
+//! is removed. Returns how many directories were removed.
+inline std::size_t reap_stale_private_dirs(const std::filesystem::path& parent = temp_root(),
+                                           const worker::reap_options& options = {}) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    bool ours = false;
+    for (auto prefix : private_dir_prefixes) ours = ours || name.rfind(prefix, 0) == 0;
+    struct stat st {};
+    if (!ours || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
+    artifact::detail::unique_fd owner(::open((entry.path() / "owner").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!owner.valid() || ::flock(owner.get(), LOCK_EX | LOCK_NB) != 0) continue;  // kept, being made, or alive
+    (void)worker::reap_stale_runs(entry.path(), options);
+    for (const auto& m : worker::detail::mounts_under(entry.path())) (void)::umount2(m.c_str(), MNT_DETACH);
+    if (artifact::remove_tree(entry.path())) ++removed;
+  }
+  return removed;
 }
 
 //! The run root of one invocation: `$TMPDIR/taskstep-runs-XXXXXX`, mode 0711 so that a task user

@@ -36,6 +36,8 @@ struct one_off_request {
   bool privileged = false;
   std::vector<std::string> tags;
   std::string job;                  //!< run as a build of this job (enables caches)
+  //! runc's state root, where the start-up reaper deletes a dead build's containers (`--runc-root`)
+  std::filesystem::path runc_state_root = "/run/taskstep-runc";
 };
 
 //! Parses fly's `NAME=PATH` pairs; `what` names the flag in the error ("input", "output"):

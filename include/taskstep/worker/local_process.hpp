@@ -43,12 +43,14 @@
 //!    unmounted.
 //!
 //! ## Cancellation and outputs (the contract with the step)
+//! The loop is `worker::supervise` (supervisor.hpp); `local_signals` is its policy.
 //! When `stop` is requested, the whole process group gets SIGTERM, plus every process in the run's
 //! cgroup (or, without cgroups, every descendant found in /proc). After `grace` (default 10 s, as
 //! Garden) everything left gets SIGKILL. `run` then returns a **successful `result`** with
 //! `run_result::stopped = true`: `exit_status` is what the process reported (meaningless to
 //! Concourse), and `outputs`/`caches` are valid. The step registers the outputs and reports
 //! `errc::cancelled` / `interrupted` (or `timeout exceeded`). Caches are not committed.
+//! A request on `local_process_options::immediate` skips the grace (SIGKILL at once).
 //! Concourse does the same (§8.3): it registers the outputs of a stopped container and returns the
 //! context's error. `run` returns an error (`errc::worker`) only when nothing ran: a bad path, a
 //! missing program, a staging failure. If `stop` was already requested before the spawn, nothing is
@@ -60,9 +62,19 @@
 //! `release(result)` removes it, so the caller can register, copy or stream them first. A run with
 //! neither outputs nor caches removes its directory itself. `commit_caches(spec, result)` promotes
 //! the caches of a finished (not stopped) job build: it moves them when nothing else lives in them,
-//! and copies them otherwise. Call it before `release`. A crash leaves `run-*` directories (and, as
-//! root, overlay mounts) behind; they are not cleaned at start-up, because other processes may share
-//! `work_root`.
+//! and copies them otherwise. Call it before `release`.
+//!
+//! ## When taskstep dies
+//! Each run has a `worker::watchdog` (supervisor.hpp, option `watchdog`): when taskstep dies during
+//! the run, even by SIGKILL, it SIGKILLs the run's process group and cgroup (so `setsid`'d
+//! grandchildren too), unmounts the input overlays and removes the run directory. Every run
+//! directory holds an `owner` file locked by its taskstep (`worker::claim_run`, reaper.hpp); the
+//! constructor calls `worker::reap_stale_runs(work_root)`, which removes what a dead owner left
+//! (kept output directories, or a run whose watchdog died too: its cgroups' processes are killed,
+//! its mounts unmounted), and never touches a run whose owner lives. Without cgroups a process of
+//! a run whose watchdog died is not found again.
+//! `PR_SET_PDEATHSIG` is not used: posix_spawn cannot set it, it reaches only the direct child, and
+//! it fires when the spawning *thread* exits.
 //!
 //! ## Killing the whole tree
 //! As root, every run gets a cgroup on the unified v2 hierarchy (`/sys/fs/cgroup/unified` on this
@@ -122,6 +134,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stop_token>
@@ -142,6 +155,8 @@
 #include "taskstep/worker/detail/cgroup.hpp"
 #include "taskstep/worker/detail/process.hpp"
 #include "taskstep/worker/detail/run_paths.hpp"
+#include "taskstep/worker/reaper.hpp"
+#include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
 namespace taskstep::worker {
@@ -162,6 +177,10 @@ struct local_process_options {
   bool use_cgroups = true;           //!< per-run cgroups when writable (tree kill, limits)
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
   bool print_warnings = true;        //!< write `[WARNING] ...` lines to io.err before starting
+  //! A request here stops a running task at once (SIGKILL, no grace), e.g. on a second Ctrl-C.
+  std::stop_token immediate;
+  //! Per-run watchdog process: the task dies with taskstep even when taskstep is SIGKILLed.
+  bool watchdog = true;
   worker_info info{"local", "linux", {}, {}, {}, 0, 0, {}};
 };
 
@@ -239,29 +258,40 @@ inline result<std::optional<run_as>> resolve_user(const std::string& user, std::
   return std::optional<run_as>{run_as{pw.pw_uid, pw.pw_gid, user}};
 }
 
-// The whole run, outside the template (see the file comment of local_process.hpp).
-inline result<run_result> run_local(const local_process_options& options, artifact::cache_store& caches,
-                                    const container_spec& spec, const process_spec& process, io_ref io,
-                                    std::stop_token stop) {
-  namespace fs = std::filesystem;
-  using clock = std::chrono::steady_clock;
-  // 1. Paths.
+// One local run's state, filled stage by stage by the functions below.
+struct local_run {
+  staging_plan planned;
+  std::vector<std::string> warnings;
+  std::optional<run_as> user;
+  bool overlay_possible = false;
+  run_dir dir;
+  std::filesystem::path work, cwd;
+  unique_fd cwd_fd;  // run.dir, opened without following links
+  spawn_request req;
+  run_cgroups cgroups;
+};
+
+// 1. Paths, user and staging mode are checked before anything is created.
+inline result<void> check_local_run(const local_process_options& options, const container_spec& spec,
+                                    const process_spec& process, local_run& run) {
   auto planned = plan_staging(spec, process);
   if (!planned) return fail(planned.error());
-  const std::vector<staged>& plan = planned->paths;
-  const std::optional<std::string> dir_rel = planned->dir;
-
-  std::vector<std::string> warnings;
+  run.planned = std::move(*planned);
   if (!std::holds_alternative<no_image>(spec.image))
-    warnings.emplace_back("the local worker runs tasks on the host's root filesystem; the task's image is ignored");
-  auto user = resolve_user(process.user.empty() ? spec.user : process.user, warnings);
+    run.warnings.emplace_back("the local worker runs tasks on the host's root filesystem; the task's image is ignored");
+  auto user = resolve_user(process.user.empty() ? spec.user : process.user, run.warnings);
   if (!user) return fail(user.error());
-
-  const bool overlay_possible = options.staging != staging_mode::copy && artifact::overlay_available();
-  if (options.staging == staging_mode::overlay && !overlay_possible)
+  run.user = *user;
+  run.overlay_possible = options.staging != staging_mode::copy && artifact::overlay_available();
+  if (options.staging == staging_mode::overlay && !run.overlay_possible)
     return fail(errc::worker, "overlay staging needs root and overlayfs (running as uid " + std::to_string(::geteuid()) + ")");
+  return {};
+}
 
-  // 2. The run directory and the staged mounts.
+// 2. The run directory and the staged inputs (overlays or copies), outputs and caches.
+inline result<void> stage_local_run(const local_process_options& options, artifact::cache_store& caches,
+                                    const container_spec& spec, local_run& run, const std::stop_token& stop) {
+  namespace fs = std::filesystem;
   const fs::path work_root = options.work_root.empty() ? default_root("runs") : options.work_root;
   for (const auto& [given, leaf] : {std::pair{&options.work_root, "runs"}, std::pair{&options.cache_root, "caches"}})
     if (given->empty())
@@ -272,33 +302,32 @@ inline result<run_result> run_local(const local_process_options& options, artifa
   std::string templ = (work_root / "run-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr)
     return fail(errc::worker, "could not create a run directory in " + work_root.string() + ": " + std::strerror(errno));
-  run_dir run;
-  run.root = templ;
-  const fs::path work = run.root / "work";
-  fs::create_directory(work, ec);
-  if (ec) return fail(errc::worker, "could not create " + work.string() + ": " + ec.message());
+  run.dir.root = templ;
+  (void)claim_run(run.dir.root);  // a later reaper leaves it alone while we live
+  run.work = run.dir.root / "work";
+  fs::create_directory(run.work, ec);
+  if (ec) return fail(errc::worker, "could not create " + run.work.string() + ": " + ec.message());
 
-  bool try_overlay = overlay_possible;
-  for (const auto& s : plan) {
-    const fs::path target = under(work, s.rel);
+  bool try_overlay = run.overlay_possible;
+  for (const auto& s : run.planned.paths) {
+    const fs::path target = under(run.work, s.rel);
     // Created one level at a time without following links: an input staged earlier may hold a
     // link where a later input, output or cache goes.
     const std::string what = s.kind == staged::input    ? "input '" + spec.inputs[s.index].name + "' path"
                              : s.kind == staged::output ? "output '" + spec.outputs[s.index].name + "' path"
                                                         : std::string("cache path");
-    auto made = open_inside(work, s.rel, true, what);
+    auto made = open_inside(run.work, s.rel, true, what);
     if (!made) return fail(made.error());
     if (s.kind == staged::input) {
       const auto& in = spec.inputs[s.index];
-      if (try_overlay && !holds_plain_dirs(*planned, s)) {
-        const fs::path layer = run.root / "overlay" / std::to_string(s.index);
+      if (try_overlay && !holds_plain_dirs(run.planned, s)) {
+        const fs::path layer = run.dir.root / "overlay" / std::to_string(s.index);
         auto mounted = artifact::mount_overlay(in.source, layer / "upper", layer / "work", target);
         if (mounted) {
-          run.mounted.push_back(target);
+          run.dir.mounted.push_back(target);
           continue;
         }
-        if (options.staging == staging_mode::overlay)
-          return fail(mounted.error().prefixed("input '" + in.name + "': "));
+        if (options.staging == staging_mode::overlay) return fail(mounted.error().prefixed("input '" + in.name + "': "));
         try_overlay = false;  // automatic: copy this and the remaining inputs
       }
       auto copied = artifact::copy_tree_into(in.source, target, stop);  // interrupted: run's destructor removes it
@@ -311,137 +340,83 @@ inline result<run_result> run_local(const local_process_options& options, artifa
       if (!staged_cache) return fail(staged_cache.error().prefixed("cache '" + s.rel + "': "));
     }
   }
-  const fs::path cwd = under(work, *dir_rel);
-  auto cwd_fd = open_inside(work, *dir_rel, true, "run.dir");
+  run.cwd = under(run.work, run.planned.dir);
+  auto cwd_fd = open_inside(run.work, run.planned.dir, true, "run.dir");
   if (!cwd_fd) return fail(cwd_fd.error());
+  run.cwd_fd = std::move(*cwd_fd);
+  return {};
+}
 
-  // 3. Environment, program, user.
+// 3. The environment, the program and (as root) the user to run as.
+inline result<void> prepare_local_command(const container_spec& spec, const process_spec& process, local_run& run) {
   std::vector<std::string> env = spec.env;
   std::string path_value(default_path);
   if (const std::string* p = env_value(env, "PATH")) path_value = p->substr(5);
   else env.push_back("PATH=" + path_value);
-  auto program = find_program(process.path, path_value, cwd);
+  auto program = find_program(process.path, path_value, run.cwd);
   if (!program) return fail(program.error());
-  spawn_request req;
+  spawn_request& req = run.req;
   req.program = *program;
   req.env = std::move(env);
-  req.cwd = cwd;
+  req.cwd = run.cwd;
   req.argv.push_back(process.path);
   for (const auto& a : process.args) req.argv.push_back(a);
-  if (*user) {
-    auto setpriv = find_program("setpriv", default_path, cwd);
-    if (!setpriv) {
-      warnings.push_back("run.user '" + (*user)->name + "' is ignored: setpriv (util-linux) was not found");
-    } else {
-      std::vector<std::string> argv{"setpriv", "--reuid=" + std::to_string((*user)->uid),
-                                    "--regid=" + std::to_string((*user)->gid), "--init-groups", "--",
-                                    req.program.string()};
-      argv.insert(argv.end(), process.args.begin(), process.args.end());
-      req.program = *setpriv;
-      req.argv = std::move(argv);
-      (void)::chmod(run.root.c_str(), 0711);  // mkdtemp's 0700 would keep the user out
-      // fchown on descriptors opened O_NOFOLLOW at every level: a link an input holds is refused,
-      // never handed to the user.
-      auto top = open_inside(work, ".", false, "working directory");
-      if (!top) return fail(top.error());
-      if (::fchown(top->get(), (*user)->uid, (*user)->gid) != 0 || ::fchown(cwd_fd->get(), (*user)->uid, (*user)->gid) != 0)
-        return fail(errc::worker, "could not chown the working directory to " + (*user)->name + ": " + std::strerror(errno));
-      for (const auto& s : plan) {
-        if (s.kind == staged::input) continue;
-        auto fd = open_inside(work, s.rel, false, s.kind == staged::output ? "output path" : "cache path");
-        if (!fd) return fail(fd.error());
-        if (auto owned = chown_tree_at(fd->get(), under(work, s.rel), (*user)->uid, (*user)->gid); !owned)
-          return fail(owned.error());
-      }
-    }
+  if (!run.user) return {};
+  const run_as& user = *run.user;
+  auto setpriv = find_program("setpriv", default_path, run.cwd);
+  if (!setpriv) {
+    run.warnings.push_back("run.user '" + user.name + "' is ignored: setpriv (util-linux) was not found");
+    return {};
   }
+  std::vector<std::string> argv{"setpriv", "--reuid=" + std::to_string(user.uid), "--regid=" + std::to_string(user.gid),
+                                "--init-groups", "--", req.program.string()};
+  argv.insert(argv.end(), process.args.begin(), process.args.end());
+  req.program = *setpriv;
+  req.argv = std::move(argv);
+  (void)::chmod(run.dir.root.c_str(), 0711);  // mkdtemp's 0700 would keep the user out
+  // fchown on descriptors opened O_NOFOLLOW at every level: a link an input holds is refused,
+  // never handed to the user.
+  auto top = open_inside(run.work, ".", false, "working directory");
+  if (!top) return fail(top.error());
+  if (::fchown(top->get(), user.uid, user.gid) != 0 || ::fchown(run.cwd_fd.get(), user.uid, user.gid) != 0)
+    return fail(errc::worker, "could not chown the working directory to " + user.name + ": " + std::strerror(errno));
+  for (const auto& s : run.planned.paths) {
+    if (s.kind == staged::input) continue;
+    auto fd = open_inside(run.work, s.rel, false, s.kind == staged::output ? "output path" : "cache path");
+    if (!fd) return fail(fd.error());
+    if (auto owned = chown_tree_at(fd->get(), under(run.work, s.rel), user.uid, user.gid); !owned) return fail(owned.error());
+  }
+  return {};
+}
 
-  // 4. Cgroups (limits and tree kill).
-  run_cgroups cgroups;
-  const bool want_limits = (spec.memory && *spec.memory != 0) || (spec.cpu && *spec.cpu != 0);
+// 4. Cgroups for the limits and the tree kill (root only; warnings otherwise).
+inline void make_local_cgroups(const local_process_options& options, const container_spec& spec, local_run& run) {
   if (options.use_cgroups && ::geteuid() == 0) {
-    cgroups.create(options.cgroup_root, "taskstep-" + std::to_string(::getpid()) + "-" + run.root.filename().string(),
-                   true, spec.memory, spec.cpu, warnings);
-  } else if (want_limits) {
-    if (spec.memory && *spec.memory != 0)
-      warnings.push_back("memory limit of " + std::to_string(*spec.memory) +
-                         " bytes is not enforced: the local worker needs root for cgroup limits");
-    if (spec.cpu && *spec.cpu != 0)
-      warnings.push_back("cpu limit of " + std::to_string(*spec.cpu) +
-                         " shares is not enforced: the local worker needs root for cgroup limits");
+    run.cgroups.create(options.cgroup_root, "taskstep-" + std::to_string(::getpid()) + "-" + run.dir.root.filename().string(),
+                       true, spec.memory, spec.cpu, run.warnings);
+    return;
   }
+  if (spec.memory && *spec.memory != 0)
+    run.warnings.push_back("memory limit of " + std::to_string(*spec.memory) +
+                           " bytes is not enforced: the local worker needs root for cgroup limits");
+  if (spec.cpu && *spec.cpu != 0)
+    run.warnings.push_back("cpu limit of " + std::to_string(*spec.cpu) +
+                           " shares is not enforced: the local worker needs root for cgroup limits");
+}
 
-  run_result out;
-  auto collect = [&] {
-    for (const auto& s : plan) {
-      if (s.kind == staged::output) {
-        const auto& o = spec.outputs[s.index];
-        out.outputs[clean_path(o.path.empty() ? o.name : o.path)] = under(work, s.rel);
-      } else if (s.kind == staged::cache) {
-        out.caches[clean_path(spec.caches[s.index].path)] = under(work, s.rel);
-      }
-    }
-    run.unmount_all();
-    run.keep = !out.outputs.empty() || !out.caches.empty();
-  };
-  auto print_warnings = [&] {
-    if (!options.print_warnings) return;
-    for (const auto& w : warnings) io.write(io.self, "[WARNING] " + w + "\n", true);
-    warnings.clear();
-  };
+// How the supervisor signals a local run: its process group, plus its cgroup (or, without one,
+// each descendant found in /proc).
+struct local_signals {
+  pid_t pid;
+  run_cgroups& cgroups;
+  io_ref io;
+  std::vector<proc_entry> tree;  // descendants seen when signalled (no-cgroup mode)
+  bool signalled = false;
 
-  if (stop.stop_requested()) {
-    print_warnings();
-    out.stopped = true;
-    collect();
-    return out;
-  }
-
-  // 5. Spawn and stream.
-  print_warnings();
-  // With cgroups, the child joins them before it execs (a gate FIFO held by posix_spawn's file
-  // actions), so nothing it forks can start outside them.
-  struct join_context {
-    run_cgroups* cgroups;
-    std::vector<std::string>* warnings;
-  } join{&cgroups, &warnings};
-  const bool use_gate = cgroups.active() && thread_children(static_cast<pid_t>(::syscall(SYS_gettid))).has_value() &&
-                        ::mkfifo((run.root / "gate").c_str(), 0600) == 0;
-  if (use_gate) {
-    req.gate = run.root / "gate";
-    req.context = &join;
-    req.before_exec = [](void* ctx, pid_t child_pid) {
-      auto* j = static_cast<join_context*>(ctx);
-      (void)j->cgroups->add(child_pid, *j->warnings);
-    };
-  }
-  io.starting(io.self);
-  auto child = spawn(req);
-  if (!child) return fail(child.error());
-  child_guard guard{child->pid, &cgroups};
-  const pid_t pid = child->pid;
-  if (!use_gate) (void)cgroups.add(pid, warnings);  // joins after exec: see "Killing the whole tree"
-  print_warnings();
-
-  unique_fd pidfd(open_pidfd(pid));
-  unique_fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  std::stop_callback on_stop(stop, [fd = wake.get()] {
-    const std::uint64_t one = 1;
-    (void)!::write(fd, &one, sizeof one);
-  });
-
-  bool out_open = true, err_open = true;
-  auto pump = [&](unique_fd& fd, bool& open, bool is_err) {
-    char buf[65536];
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n > 0) io.write(io.self, std::string_view(buf, static_cast<std::size_t>(n)), is_err);
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) open = false;
-  };
-
-  bool term_sent = false, kill_sent = false;
-  clock::time_point deadline{};
-  std::vector<proc_entry> tree;  // descendants seen at stop time (no-cgroup mode)
-  auto signal_tree = [&](int sig) {
+  void out(std::string_view b) { io.write(io.self, b, false); }
+  void err(std::string_view b) { io.write(io.self, b, true); }
+  void signal(int sig) {
+    signalled = true;
     if (!cgroups.tracking()) {  // look before signalling: a dying parent hands its children to init
       auto now_tree = descendants(pid);
       tree.insert(tree.end(), now_tree.begin(), now_tree.end());
@@ -449,72 +424,111 @@ inline result<run_result> run_local(const local_process_options& options, artifa
     (void)::kill(-pid, sig);
     if (cgroups.tracking()) cgroups.signal_all(sig);
     else signal_entries(tree, sig);
-  };
-
-  for (;;) {
-    pollfd fds[4];
-    nfds_t n = 0;
-    int out_i = -1, err_i = -1;
-    if (out_open) { out_i = static_cast<int>(n); fds[n++] = {child->out.get(), POLLIN, 0}; }
-    if (err_open) { err_i = static_cast<int>(n); fds[n++] = {child->err.get(), POLLIN, 0}; }
-    if (wake.valid()) fds[n++] = {wake.get(), POLLIN, 0};
-    if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
-    int timeout = pidfd.valid() && wake.valid() ? -1 : 20;  // without them, look every 20 ms
-    if (term_sent && !kill_sent) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count() + 1;
-      const int ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-      timeout = timeout < 0 ? ms : std::min(timeout, ms);
-    }
-    const int ready = ::poll(fds, n, timeout);
-    if (ready < 0 && errno != EINTR) break;
-    if (ready > 0) {
-      if (out_i >= 0 && fds[out_i].revents != 0) pump(child->out, out_open, false);
-      if (err_i >= 0 && fds[err_i].revents != 0) pump(child->err, err_open, true);
-    }
-    if (stop.stop_requested() && !term_sent) {
-      std::uint64_t drained = 0;
-      (void)!::read(wake.get(), &drained, sizeof drained);
-      term_sent = true;
-      deadline = clock::now() + options.grace;
-      signal_tree(SIGTERM);
-    }
-    if (term_sent && !kill_sent && clock::now() >= deadline) {
-      kill_sent = true;
-      signal_tree(SIGKILL);
-      if (cgroups.tracking()) cgroups.kill_all();
-    }
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) break;
   }
-
-  // 6. The process has ended (still a zombie, so its pid and group id are not reused yet): kill
-  // what is left of the run, reap it, and read the pipes to their end.
-  (void)::kill(-pid, SIGKILL);
-  if (cgroups.tracking()) cgroups.kill_all();
-  else if (term_sent) signal_entries(tree, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  void signal_graceful() { signal(SIGTERM); }
+  void signal_kill() {
+    signal(SIGKILL);
+    if (cgroups.tracking()) cgroups.kill_all();
   }
+  // The task has ended: nothing of the run may outlive it (Concourse destroys the container).
+  void exited() {
+    (void)::kill(-pid, SIGKILL);
+    if (cgroups.tracking()) cgroups.kill_all();
+    else if (signalled) signal_entries(tree, SIGKILL);
+  }
+};
+
+// 5. Spawns the process (joining its cgroups before it execs), under a watchdog, and supervises it.
+inline result<supervision> spawn_local(const local_process_options& options, local_run& run, io_ref io,
+                                       const std::stop_token& stop, const std::function<void()>& print_warnings) {
+  // With cgroups, the child joins them before it execs (a gate FIFO held by posix_spawn's file
+  // actions), so nothing it forks can start outside them.
+  struct join_context {
+    run_cgroups* cgroups;
+    std::vector<std::string>* warnings;
+  } join{&run.cgroups, &run.warnings};
+  spawn_request& req = run.req;
+  const bool use_gate = run.cgroups.active() &&
+                        thread_children(static_cast<pid_t>(::syscall(SYS_gettid))).has_value() &&
+                        ::mkfifo((run.dir.root / "gate").c_str(), 0600) == 0;
+  if (use_gate) {
+    req.gate = run.dir.root / "gate";
+    req.context = &join;
+    req.before_exec = [](void* ctx, pid_t child_pid) {
+      auto* j = static_cast<join_context*>(ctx);
+      (void)j->cgroups->add(child_pid, *j->warnings);
+    };
+  }
+  watchdog guard_dog;
+  if (options.watchdog) {
+    watchdog_plan plan;
+    if (run.cgroups.tracking()) plan.cgroups.push_back(run.cgroups.unified());
+    plan.mounts = run.dir.mounted;
+    plan.remove = run.dir.root;
+    if (auto w = watchdog::start(plan)) guard_dog = std::move(*w);
+    else run.warnings.push_back(w.error().message() + ": the task may outlive a killed taskstep");
+  }
+  io.starting(io.self);
+  auto child = spawn(req);
+  if (!child) return fail(child.error());
+  child_guard guard{child->pid, &run.cgroups};
+  guard_dog.watch_group(child->pid);
+  if (!use_gate) (void)run.cgroups.add(child->pid, run.warnings);  // joins after exec: see "Killing the whole tree"
+  print_warnings();
+
+  local_signals signals{child->pid, run.cgroups, io, {}, false};
+  supervise_options so;
+  so.grace = options.grace;
+  so.immediate = options.immediate;
+  const supervision ended = supervise({child->pid, child->out.get(), child->err.get()}, signals, stop, so);
   guard.pid = -1;
-  const auto drain_deadline = clock::now() + std::chrono::seconds(1);
-  while ((out_open || err_open) && clock::now() < drain_deadline) {
-    pollfd fds[2];
-    nfds_t n = 0;
-    int out_i = -1, err_i = -1;
-    if (out_open) { out_i = static_cast<int>(n); fds[n++] = {child->out.get(), POLLIN, 0}; }
-    if (err_open) { err_i = static_cast<int>(n); fds[n++] = {child->err.get(), POLLIN, 0}; }
-    const int ready = ::poll(fds, n, 50);
-    if (ready < 0 && errno != EINTR) break;
-    if (ready > 0) {
-      if (out_i >= 0 && fds[out_i].revents != 0) pump(child->out, out_open, false);
-      if (err_i >= 0 && fds[err_i].revents != 0) pump(child->err, err_open, true);
+  run.cgroups.destroy();
+  run.dir.unmount_all();
+  return ended;
+}
+
+// The outputs and caches of a run, as the step registers them; the run directory stays when any.
+inline void collect_local_outputs(const container_spec& spec, local_run& run, run_result& out) {
+  for (const auto& s : run.planned.paths) {
+    if (s.kind == staged::output) {
+      const auto& o = spec.outputs[s.index];
+      out.outputs[clean_path(o.path.empty() ? o.name : o.path)] = under(run.work, s.rel);
+    } else if (s.kind == staged::cache) {
+      out.caches[clean_path(spec.caches[s.index].path)] = under(run.work, s.rel);
     }
   }
-  cgroups.destroy();
+  run.dir.unmount_all();
+  run.dir.keep = !out.outputs.empty() || !out.caches.empty();
+}
 
-  out.exit_status = exit_status(status);
-  out.stopped = term_sent;
-  collect();
+// The whole run, outside the template (see the file comment of local_process.hpp).
+inline result<run_result> run_local(const local_process_options& options, artifact::cache_store& caches,
+                                    const container_spec& spec, const process_spec& process, io_ref io,
+                                    std::stop_token stop) {
+  local_run run;
+  if (auto checked = check_local_run(options, spec, process, run); !checked) return fail(checked.error());
+  if (auto staged_ok = stage_local_run(options, caches, spec, run, stop); !staged_ok) return fail(staged_ok.error());
+  if (auto prepared = prepare_local_command(spec, process, run); !prepared) return fail(prepared.error());
+  make_local_cgroups(options, spec, run);
+
+  const std::function<void()> print_warnings = [&] {
+    if (options.print_warnings)
+      for (const auto& w : run.warnings) io.write(io.self, "[WARNING] " + w + "\n", true);
+    run.warnings.clear();
+  };
+  run_result out;
+  if (stop.stop_requested() || options.immediate.stop_requested()) {
+    print_warnings();
+    out.stopped = true;
+    collect_local_outputs(spec, run, out);
+    return out;
+  }
+  print_warnings();
+  auto ended = spawn_local(options, run, io, stop, print_warnings);
+  if (!ended) return fail(ended.error());
+  out.exit_status = ended->exit_status;
+  out.stopped = ended->stopped;
+  collect_local_outputs(spec, run, out);
   return out;
 }
 
@@ -552,6 +566,8 @@ class local_process {
       : options_(std::move(options)),
         caches_(options_.cache_root.empty() ? detail::default_root("caches") : options_.cache_root) {
     if (options_.info.name.empty()) options_.info.name = "local";
+    (void)reap_stale_runs(options_.work_root.empty() ? detail::default_root("runs") : options_.work_root,
+                          {{}, "runc", options_.cgroup_root});
   }
 
   //! How this worker describes itself to placement.

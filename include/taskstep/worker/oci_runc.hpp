@@ -29,13 +29,21 @@
 //! A stop request sends SIGTERM to the container's init (`runc kill <id> TERM`; tini passes it to
 //! the task), waits `grace` (10 s), then `runc kill --all <id> KILL`. The result is `stopped` with
 //! valid outputs, as with the local worker. If `runc run` itself dies, the container is deleted by
-//! id all the same: nothing is left in `runc list`.
+//! id all the same: nothing is left in `runc list`. A request on `oci_runc_options::immediate`
+//! skips the grace (`runc kill --all <id> KILL` at once). The loop is `worker::supervise`.
+//!
+//! ## When taskstep dies
+//! Each run has a `worker::watchdog` (supervisor.hpp): should taskstep be killed (even SIGKILL)
+//! during the run, it kills `runc run`, runs `runc kill --all <id> KILL` and
+//! `runc delete --force <id>` (which removes the container's cgroup), unmounts the rootfs and the
+//! host-side input overlays and removes the run directory. Run directories are claimed
+//! (`worker::claim_run`) and the constructor reaps what a dead taskstep left in `work_root`
+//! (`worker::reap_stale_runs`, which also deletes the dead run's container from `state_root`).
 //!
 //! Needs root (runc creates namespaces and cgroups); without it `run` fails with a message saying so.
 
 #include <sched.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +75,8 @@
 #include "taskstep/worker/detail/run_paths.hpp"
 #include "taskstep/worker/oci/bundle.hpp"
 #include "taskstep/worker/oci/container.hpp"
+#include "taskstep/worker/reaper.hpp"
+#include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
 namespace taskstep::worker {
@@ -80,6 +90,8 @@ struct oci_runc_options {
   std::filesystem::path init = "/usr/bin/tini-static";  //!< static init for /dev/init; empty or missing = none
   std::filesystem::path default_rootfs;  //!< rootfs for tasks without an image; empty = error
   std::chrono::milliseconds grace{10000};
+  std::stop_token immediate;           //!< a request here kills a running container at once (no grace)
+  bool watchdog = true;                //!< per-run watchdog: the container dies with taskstep, even on SIGKILL
   bool copy_rootfs = false;            //!< copy the image and inputs instead of overlays (automatic without overlayfs)
   bool user_namespace = true;          //!< unprivileged tasks run in a user namespace (container 0..65535 → host base + n)
   std::uint32_t userns_base = 0;       //!< host id of container root; 0 = `oci::user_namespace_base()` (65536 unless taken)
@@ -153,6 +165,7 @@ class oci_runc {
         caches_(options_.cache_root.empty() ? detail::default_root("caches") : options_.cache_root) {
     default_work_root_ = options_.work_root.empty();
     if (options_.work_root.empty()) options_.work_root = detail::default_root("oci-runs");
+    (void)reap_stale_runs(options_.work_root, {options_.state_root, options_.runc, options_.cgroup_root});
   }
 
   [[nodiscard]] const worker_info& info() const noexcept { return options_.info; }
@@ -235,6 +248,7 @@ class oci_runc {
                                            process, image, stop);
     if (!prepared) return fail(prepared.error());
     oci::prepared_container& box = *prepared;
+    (void)claim_run(box.root);
     const std::string id = "taskstep-" + box.root.filename().string().substr(4) + "-" + std::to_string(::getpid());
     box.spec.cgroups_path = "/taskstep/" + id;
     box.spec.memory_swap = swap_accounting();
@@ -248,7 +262,7 @@ class oci_runc {
     run_result out;
     out.outputs = box.outputs;
     out.caches = box.caches;
-    if (stop.stop_requested()) {
+    if (stop.stop_requested() || options_.immediate.stop_requested()) {
       out.stopped = true;
       box.finish();
       return out;
@@ -267,6 +281,7 @@ class oci_runc {
     req.argv.insert(req.argv.end(), {"--bundle", box.bundle.string(), id});
     req.env = {"PATH=" + std::string(detail::default_path)};
     req.cwd = box.root;
+    watchdog dog = start_watchdog(*runc_path, id, box);
     io.starting();
     auto child = detail::spawn(req);
     if (!child) return fail(child.error());
@@ -285,9 +300,16 @@ class oci_runc {
         if (std::filesystem::exists(o.state_root / id, ec)) detail::runc_delete(o, id);
       }
     } guard{options_, id, child->pid};
+    dog.watch_group(child->pid);
 
-    const int status = pump(*child, io, stop, id, out.stopped);
+    container_signals<IO> signals{*this, id, io};
+    supervise_options so;
+    so.grace = options_.grace;
+    so.immediate = options_.immediate;
+    const supervision ended = supervise({child->pid, child->out.get(), child->err.get()}, signals, stop, so);
     guard.pid = -1;
+    out.stopped = ended.stopped;
+    const int status = ended.exit_status;
 
     // 4. Memory.
     if (memory_limited && !out.stopped &&
@@ -346,87 +368,30 @@ class oci_runc {
     (void)detail::run_command(argv, std::chrono::seconds(10));
   }
 
-  // Streams the container's output until `runc run` exits; handles stop requests. Returns the
-  // task's exit status.
+  // How the supervisor signals a container: through runc, by id.
   template <process_io IO>
-  int pump(detail::spawned_process& child, IO& io, std::stop_token& stop, const std::string& id, bool& stopped) {
-    using clock = std::chrono::steady_clock;
-    detail::unique_fd pidfd(detail::open_pidfd(child.pid));
-    detail::unique_fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    std::stop_callback on_stop(stop, [fd = wake.get()] {
-      const std::uint64_t one = 1;
-      (void)!::write(fd, &one, sizeof one);
-    });
-    bool out_open = true, err_open = true, term_sent = false, kill_sent = false;
-    clock::time_point deadline{};
-    auto read_one = [&](detail::unique_fd& fd, bool& open, bool is_err) {
-      char buf[65536];
-      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-      if (n > 0) {
-        const std::string_view bytes(buf, static_cast<std::size_t>(n));
-        if (is_err) io.err(bytes);
-        else io.out(bytes);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        open = false;
-      }
-    };
-    auto exited = [&] {
-      siginfo_t info{};
-      return ::waitid(P_PID, static_cast<id_t>(child.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-             info.si_pid == child.pid;
-    };
-    for (;;) {
-      pollfd fds[4];
-      nfds_t n = 0;
-      int oi = -1, ei = -1;
-      if (out_open) { oi = static_cast<int>(n); fds[n++] = {child.out.get(), POLLIN, 0}; }
-      if (err_open) { ei = static_cast<int>(n); fds[n++] = {child.err.get(), POLLIN, 0}; }
-      if (wake.valid()) fds[n++] = {wake.get(), POLLIN, 0};
-      if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
-      int timeout = pidfd.valid() && wake.valid() ? -1 : 20;
-      if (term_sent && !kill_sent) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count() + 1;
-        const int ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-        timeout = timeout < 0 ? ms : std::min(timeout, ms);
-      }
-      const int ready = ::poll(fds, n, timeout);
-      if (ready < 0 && errno != EINTR) break;
-      if (ready > 0) {
-        if (oi >= 0 && fds[oi].revents != 0) read_one(child.out, out_open, false);
-        if (ei >= 0 && fds[ei].revents != 0) read_one(child.err, err_open, true);
-      }
-      if (stop.stop_requested() && !term_sent) {
-        std::uint64_t drained = 0;
-        (void)!::read(wake.get(), &drained, sizeof drained);
-        term_sent = true;
-        stopped = true;
-        deadline = clock::now() + options_.grace;
-        runc_kill(id, "TERM", false);
-      }
-      if (term_sent && !kill_sent && clock::now() >= deadline) {
-        kill_sent = true;
-        runc_kill(id, "KILL", true);
-      }
-      if (exited()) break;
-    }
-    int status = 0;
-    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    const auto drain_deadline = clock::now() + std::chrono::seconds(1);
-    while ((out_open || err_open) && clock::now() < drain_deadline) {
-      pollfd fds[2];
-      nfds_t n = 0;
-      int oi = -1, ei = -1;
-      if (out_open) { oi = static_cast<int>(n); fds[n++] = {child.out.get(), POLLIN, 0}; }
-      if (err_open) { ei = static_cast<int>(n); fds[n++] = {child.err.get(), POLLIN, 0}; }
-      const int ready = ::poll(fds, n, 50);
-      if (ready < 0 && errno != EINTR) break;
-      if (ready > 0) {
-        if (oi >= 0 && fds[oi].revents != 0) read_one(child.out, out_open, false);
-        if (ei >= 0 && fds[ei].revents != 0) read_one(child.err, err_open, true);
-      }
-    }
-    return detail::exit_status(status);
+  struct container_signals {
+    const oci_runc& worker;
+    const std::string& id;
+    IO& io;
+    void out(std::string_view b) { io.out(b); }
+    void err(std::string_view b) { io.err(b); }
+    void signal_graceful() { worker.runc_kill(id, "TERM", false); }  // to init; tini passes it on
+    void signal_kill() { worker.runc_kill(id, "KILL", true); }
+  };
+
+  // What the watchdog does for a container when taskstep dies during its run.
+  watchdog start_watchdog(const std::filesystem::path& runc, const std::string& id, const oci::prepared_container& box) const {
+    if (!options_.watchdog) return {};
+    watchdog_plan plan;
+    const std::string root = options_.state_root.string();
+    plan.commands.push_back({runc.string(), "--root", root, "kill", "--all", id, "KILL"});
+    plan.commands.push_back({runc.string(), "--root", root, "delete", "--force", id});
+    if (box.rootfs_mounted) plan.mounts.push_back(box.bundle / "rootfs");
+    plan.mounts.insert(plan.mounts.end(), box.host_mounts.begin(), box.host_mounts.end());
+    plan.remove = box.root;
+    auto w = watchdog::start(plan);
+    return w ? std::move(*w) : watchdog();
   }
 
   oci_runc_options options_;

@@ -45,7 +45,15 @@
 //! (srun then SIGKILLs the step and ends the job at once); should srun still run 5 s later, it
 //! runs `scancel <job>` and SIGKILLs srun. A job still waiting for its allocation is cancelled at once. Before returning, it
 //! waits (bounded) until the job has left `squeue`. The result is `stopped = true` with valid
-//! outputs, as for `local_process`.
+//! outputs, as for `local_process`. A request on `slurm_options::immediate` skips the grace: srun
+//! gets SIGTERM at once. The loop is `worker::supervise` (supervisor.hpp); these steps are its policy.
+//!
+//! ## When taskstep dies
+//! Each run has a `worker::watchdog`: should taskstep be killed (even SIGKILL) during the run, it
+//! SIGKILLs srun, runs `scancel` on the job found by its comment (through `command_prefix` and
+//! `client_env`) and removes the run directory. Run directories are claimed (`worker::claim_run`)
+//! and the constructor reaps the run directories of dead owners in `shared_root`
+//! (`worker::reap_stale_runs`; a job whose watchdog died too is not cancelled by it).
 //!
 //! ## Ownership
 //! Like `local_process`: outputs and caches stay under `shared_root` until `release(result)`;
@@ -57,7 +65,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -91,6 +98,8 @@
 #include "taskstep/worker/local_process.hpp"
 #include "taskstep/worker/oci/container.hpp"
 #include "taskstep/worker/slurm/tools.hpp"
+#include "taskstep/worker/reaper.hpp"
+#include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
 
 namespace taskstep::worker {
@@ -116,6 +125,8 @@ struct slurm_options {
   //! worker then takes only tagged steps; turn it off to let untagged steps reach the cluster too.
   bool advertise_features = true;
   bool print_warnings = true;                //!< write `[WARNING] ...` lines to io.err before starting
+  std::stop_token immediate;  //!< a request here ends a running step at once (srun SIGTERM: the step is SIGKILLed)
+  bool watchdog = true;       //!< per-run watchdog: the job is cancelled when taskstep dies, even on SIGKILL
   worker_info info{"slurm", "linux", {}, {}, {}, 0, 0, {}};
 };
 
@@ -337,14 +348,17 @@ inline result<void> stage_container(const std::filesystem::path& shared_root, ar
   return {};
 }
 
-// The whole run, outside the template.
-inline result<run_result> run_slurm(const slurm_options& options, artifact::cache_store& caches,
-                                    const container_spec& spec, const process_spec& process, io_ref io,
-                                    std::stop_token stop) {
-  namespace fs = std::filesystem;
-  using clock = std::chrono::steady_clock;
-  const tool_launcher launcher{options.command_prefix, options.client_env};
+// What srun runs (after its options) and where, for a staged run.
+struct srun_command {
+  std::vector<std::string> argv;
+  std::string chdir;
+};
 
+// 1. Checks the spec and stages the run: a host run directory, or an OCI bundle for an image.
+inline result<srun_command> stage_slurm_run(const slurm_options& options, artifact::cache_store& caches,
+                                            const container_spec& spec, const process_spec& process, staged_run& run,
+                                            std::vector<std::string>& warnings) {
+  namespace fs = std::filesystem;
   if (!spec.platform.empty() && spec.platform != "linux")
     return fail(errc::worker, "the Slurm worker runs linux tasks; the task asks for platform '" + spec.platform + "'");
   for (const auto& t : spec.tags)
@@ -352,53 +366,186 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
       return fail(errc::worker, "tag '" + t + "' cannot be a Slurm node feature (letters, digits, _ . + - only)");
   auto image = image_of(spec);
   if (!image) return fail(image.error());
-
-  std::vector<std::string> warnings;
   const fs::path shared_root = options.shared_root.empty() ? detail::default_root("slurm-runs") : options.shared_root;
-  staged_run run;
-  std::vector<std::string> command;  // what srun runs, after its options
-  std::string chdir;
-  std::vector<std::string> env = spec.env;
+  srun_command cmd;
   if (!*image) {
     auto cwd = stage_host(shared_root, caches, spec, process, run);
     if (!cwd) return fail(cwd.error());
-    chdir = cwd->string();
+    cmd.chdir = cwd->string();
+    std::vector<std::string> env = spec.env;
     std::string path_value(detail::default_path);
     if (const std::string* p = detail::env_value(env, "PATH")) path_value = p->substr(5);
     else env.push_back("PATH=" + path_value);
     auto program = detail::find_program(process.path, path_value, *cwd);
     if (!program) return fail(program.error());
-    command = {options.env_program, "-i", "--"};
-    command.insert(command.end(), env.begin(), env.end());
-    command.push_back(fs::absolute(*program).lexically_normal().string());
-    command.insert(command.end(), process.args.begin(), process.args.end());
+    cmd.argv = {options.env_program, "-i", "--"};
+    cmd.argv.insert(cmd.argv.end(), env.begin(), env.end());
+    cmd.argv.push_back(fs::absolute(*program).lexically_normal().string());
+    cmd.argv.insert(cmd.argv.end(), process.args.begin(), process.args.end());
     const std::string user = process.user.empty() ? spec.user : process.user;
-    if (!user.empty())
-      warnings.push_back("run.user '" + user + "' is ignored: Slurm runs the task as the submitting user");
+    if (!user.empty()) warnings.push_back("run.user '" + user + "' is ignored: Slurm runs the task as the submitting user");
     if (spec.privileged) warnings.emplace_back("privileged is ignored: without an image the task runs on the node's host");
-  } else {
-    auto staged = stage_container(shared_root, caches, spec, process, **image, run, options.copy_rootfs);
-    if (!staged) return fail(staged.error());
-    auto& box = *run.box;
-    chdir = box.spec.cwd;
-    const bool has_env = [&] {
-      struct stat st {};
-      for (const char* p : {"/usr/bin/env", "/bin/env"})
-        if (::lstat((box.spec.rootfs.string() + p).c_str(), &st) == 0) return true;
-      return false;
-    }();
-    if (has_env) {
-      std::vector<std::string> cenv = box.spec.env;
-      if (!detail::env_value(cenv, "PATH"))
-        cenv.emplace_back(box.spec.privileged ? "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-                                              : "PATH=/usr/local/bin:/usr/bin:/bin");
-      command = {"env", "-i", "--"};
-      command.insert(command.end(), cenv.begin(), cenv.end());
-    }
-    command.insert(command.end(), box.spec.args.begin(), box.spec.args.end());
-    auto written = oci::write_config(box.bundle, box.spec);
-    if (!written) return fail(written.error());
+    return cmd;
   }
+  auto staged = stage_container(shared_root, caches, spec, process, **image, run, options.copy_rootfs);
+  if (!staged) return fail(staged.error());
+  auto& box = *run.box;
+  cmd.chdir = box.spec.cwd;
+  const bool has_env = [&] {
+    struct stat st {};
+    for (const char* p : {"/usr/bin/env", "/bin/env"})
+      if (::lstat((box.spec.rootfs.string() + p).c_str(), &st) == 0) return true;
+    return false;
+  }();
+  if (has_env) {
+    std::vector<std::string> cenv = box.spec.env;
+    if (!detail::env_value(cenv, "PATH"))
+      cenv.emplace_back(box.spec.privileged ? "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                                            : "PATH=/usr/local/bin:/usr/bin:/bin");
+    cmd.argv = {"env", "-i", "--"};
+    cmd.argv.insert(cmd.argv.end(), cenv.begin(), cenv.end());
+  }
+  cmd.argv.insert(cmd.argv.end(), box.spec.args.begin(), box.spec.args.end());
+  auto written = oci::write_config(box.bundle, box.spec);
+  if (!written) return fail(written.error());
+  return cmd;
+}
+
+// 2. srun's own options, then the command.
+inline std::vector<std::string> srun_arguments(const slurm_options& options, const container_spec& spec,
+                                               const staged_run& run, const std::string& comment, const srun_command& cmd) {
+  std::vector<std::string> args{"--quiet", "--export=NONE", "--job-name=" + job_name(spec), "--comment=" + comment,
+                                "--chdir=" + cmd.chdir, "--ntasks=1", "--nodes=1",
+                                "--immediate=" + std::to_string(std::max<long long>(1, options.allocation_wait.count()))};
+  if (!options.partition.empty()) args.push_back("--partition=" + options.partition);
+  if (!spec.tags.empty()) args.push_back("--constraint=" + constraint(spec.tags));
+  if (spec.memory && *spec.memory != 0) args.push_back("--mem=" + std::to_string(memory_mib(*spec.memory)));
+  if (spec.cpu && *spec.cpu != 0) args.push_back("--cpus-per-task=" + std::to_string(cpus_for_shares(*spec.cpu)));
+  if (run.box) args.push_back("--container=" + run.box->bundle.string());
+  args.insert(args.end(), cmd.argv.begin(), cmd.argv.end());
+  return args;
+}
+
+// True when squeue says the job is RUNNING (`why` gets squeue's failure, when asked).
+inline bool job_running(const tool_launcher& l, const slurm_options& o, const std::string& job_id,
+                        std::string* why = nullptr) {
+  if (job_id.empty()) return false;
+  auto state = run_tool(l, o.squeue, {"-h", "-j", job_id, "-o", "%T"}, o.tool_timeout);
+  if (!state && why != nullptr && why->empty()) *why = state.error().message();
+  return state && state->out.rfind("RUNNING", 0) == 0;
+}
+
+// How the supervisor signals srun (see "Cancellation" in the file comment): the step with
+// `scancel --signal=TERM`, then srun with SIGTERM, then `scancel` and SIGKILL; plus the start timeout.
+struct srun_signals {
+  using clock = std::chrono::steady_clock;
+  srun_signals(const tool_launcher& l, const slurm_options& o, const std::string& c, io_ref i, diagnostics_filter& f,
+               pid_t p, clock::time_point by)
+      : launcher(l), options(o), comment(c), io(i), filter(f), pid(p), start_by(by) {}
+  const tool_launcher& launcher;
+  const slurm_options& options;
+  const std::string& comment;
+  io_ref io;
+  diagnostics_filter& filter;
+  pid_t pid;
+  clock::time_point start_by;
+  bool running_seen = false, term_sent = false, kill_sent = false, hard_sent = false, start_failed = false;
+  std::string job_id, start_why;
+  clock::time_point hard_at{};
+
+  void out(std::string_view b) { io.write(io.self, b, false); }
+  void err(std::string_view b) {
+    filter.feed(b, [this](std::string_view x) { io.write(io.self, x, true); });
+  }
+  void signal_graceful() {
+    if (start_failed) return;
+    term_sent = true;
+    job_id = find_job(launcher, options, comment);
+    if (job_running(launcher, options, job_id)) (void)run_tool(launcher, options.scancel, {"--signal=TERM", job_id}, options.tool_timeout);
+    else (void)::kill(-pid, SIGTERM);  // still waiting for its allocation: srun withdraws it
+  }
+  // srun answers SIGTERM by killing the step at once (SIGKILL) and ending the job, which is faster
+  // than scancel (the job would stay COMPLETING for KillWait).
+  void signal_kill() {
+    if (start_failed) return;
+    term_sent = kill_sent = true;
+    (void)::kill(pid, SIGTERM);
+    hard_at = clock::now() + std::chrono::seconds(5);
+  }
+  [[nodiscard]] clock::time_point deadline() const {
+    if (kill_sent && !hard_sent) return hard_at;
+    if (!running_seen && !term_sent) return start_by;
+    return clock::time_point::max();
+  }
+  void on_deadline() {
+    if (kill_sent && !hard_sent) {
+      hard_sent = true;
+      if (job_id.empty()) job_id = find_job(launcher, options, comment);
+      if (!job_id.empty()) (void)run_tool(launcher, options.scancel, {job_id}, options.tool_timeout);
+      (void)::kill(-pid, SIGKILL);
+    } else if (!running_seen && !term_sent) {
+      check_started();
+    }
+  }
+  // The start timeout: srun must be running a job by now, or the run fails (job cancelled).
+  void check_started() {
+    auto job = query_job(launcher, options, comment);
+    if (!job) start_why = job.error().message();
+    job_id = job.value_or(std::string());
+    if (job_running(launcher, options, job_id, &start_why)) {
+      running_seen = true;
+      return;
+    }
+    start_failed = true;
+    if (!job_id.empty()) (void)run_tool(launcher, options.scancel, {job_id}, options.tool_timeout);
+    (void)::kill(-pid, SIGKILL);
+    term_sent = kill_sent = hard_sent = true;
+  }
+  void exited() { (void)::kill(-pid, SIGKILL); }  // srun's helpers, if any
+};
+
+// What the watchdog runs (in the client environment) when taskstep dies during a run: `scancel`
+// of the job found by its comment.
+inline std::vector<std::string> scancel_by_comment(const slurm_options& o, const std::string& comment) {
+  std::vector<std::string> argv = o.command_prefix;
+  argv.insert(argv.end(), {"/bin/sh", "-c",
+                           "\"$1\" -h --all -o '%i|%k' | C=\"$3\" awk -F'|' '$2 == ENVIRON[\"C\"] {print $1}' | "
+                           "while read -r j; do \"$2\" \"$j\"; done",
+                           "sh", o.squeue, o.scancel, comment});
+  return argv;
+}
+
+// Turns what srun left (status, held diagnostics) into the run's result or a Slurm error.
+inline result<void> srun_outcome(const slurm_options& options, const container_spec& spec, const srun_signals& s,
+                                 const std::string& diag, int srun_status) {
+  if (s.start_failed) {
+    if (auto e = classify(diag, 1, options, spec, options.allocation_wait)) return fail(*e);
+    const long long secs = options.start_timeout.count() > 0 ? options.start_timeout.count()
+                                                             : options.allocation_wait.count() + 30;
+    if (!s.start_why.empty())
+      return fail(errc::worker, "the Slurm controller is not reachable: srun had no allocation after " +
+                                    std::to_string(secs) + " s and " + s.start_why);
+    return fail(errc::worker, "Slurm did not start the job within " + std::to_string(secs) +
+                                  " s (srun was killed; the job is cancelled)" +
+                                  (diag.empty() ? std::string() : ": " + line_with(diag, "srun")));
+  }
+  if (!s.term_sent) {
+    if (auto e = classify(diag, srun_status, options, spec, options.allocation_wait)) return fail(*e);
+  }
+  return {};
+}
+
+// The whole run, outside the template.
+inline result<run_result> run_slurm(const slurm_options& options, artifact::cache_store& caches,
+                                    const container_spec& spec, const process_spec& process, io_ref io,
+                                    std::stop_token stop) {
+  using clock = std::chrono::steady_clock;
+  const tool_launcher launcher{options.command_prefix, options.client_env};
+  std::vector<std::string> warnings;
+  staged_run run;
+  auto cmd = stage_slurm_run(options, caches, spec, process, run, warnings);
+  if (!cmd) return fail(cmd.error());
+  (void)claim_run(run.root);
 
   run_result out;
   auto collect = [&] {
@@ -412,175 +559,54 @@ inline result<run_result> run_slurm(const slurm_options& options, artifact::cach
       run.dir.keep = keep;
     }
   };
-  auto print_warnings = [&] {
-    if (!options.print_warnings) return;
+  if (options.print_warnings)
     for (const auto& w : warnings) io.write(io.self, "[WARNING] " + w + "\n", true);
-    warnings.clear();
-  };
-  print_warnings();
-  if (stop.stop_requested()) {
+  if (stop.stop_requested() || options.immediate.stop_requested()) {
     out.stopped = true;
     collect();
     return out;
   }
 
-  // srun and its options.
   const std::string comment = "taskstep:" + run.root.string();
-  std::vector<std::string> args{"--quiet", "--export=NONE", "--job-name=" + job_name(spec), "--comment=" + comment,
-                                "--chdir=" + chdir, "--ntasks=1", "--nodes=1",
-                                "--immediate=" + std::to_string(std::max<long long>(1, options.allocation_wait.count()))};
-  if (!options.partition.empty()) args.push_back("--partition=" + options.partition);
-  if (!spec.tags.empty()) args.push_back("--constraint=" + constraint(spec.tags));
-  if (spec.memory && *spec.memory != 0) args.push_back("--mem=" + std::to_string(memory_mib(*spec.memory)));
-  if (spec.cpu && *spec.cpu != 0) args.push_back("--cpus-per-task=" + std::to_string(cpus_for_shares(*spec.cpu)));
-  if (run.box) args.push_back("--container=" + run.box->bundle.string());
-  args.insert(args.end(), command.begin(), command.end());
-  auto req = tool_request(launcher, options.srun, args, run.root);
+  auto req = tool_request(launcher, options.srun, srun_arguments(options, spec, run, comment, *cmd), run.root);
   if (!req) return fail(req.error());
-
+  watchdog dog;
+  if (options.watchdog) {
+    watchdog_plan plan;
+    plan.commands.push_back(scancel_by_comment(options, comment));
+    plan.env = client_environment(options.client_env);  // SLURM_CONF and the like
+    if (run.box && run.box->rootfs_mounted) plan.mounts.push_back(run.box->bundle / "rootfs");
+    plan.remove = run.root;
+    if (auto w = watchdog::start(plan)) dog = std::move(*w);
+  }
   io.starting(io.self);
   auto child = detail::spawn(*req);
   if (!child) return fail(child.error().prefixed("srun: "));
   detail::child_guard guard{child->pid, nullptr};
-  const pid_t pid = child->pid;
-
-  detail::unique_fd pidfd(detail::open_pidfd(pid));
-  detail::unique_fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  std::stop_callback on_stop(stop, [fd = wake.get()] {
-    const std::uint64_t one = 1;
-    (void)!::write(fd, &one, sizeof one);
-  });
+  dog.watch_group(child->pid);
 
   diagnostics_filter filter;
-  auto forward_err = [&](std::string_view bytes) { io.write(io.self, bytes, true); };
-  bool out_open = true, err_open = true;
-  auto pump = [&](detail::unique_fd& fd, bool& open, bool is_err) {
-    char buf[65536];
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n > 0) {
-      const std::string_view bytes(buf, static_cast<std::size_t>(n));
-      if (is_err) filter.feed(bytes, forward_err);
-      else io.write(io.self, bytes, false);
-    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      open = false;
-    }
-  };
-
-  const auto started_at = clock::now();
-  const auto start_limit = options.start_timeout.count() > 0 ? std::chrono::duration_cast<clock::duration>(options.start_timeout)
-                                                             : std::chrono::duration_cast<clock::duration>(options.allocation_wait + std::chrono::seconds(30));
-  bool running_seen = false, term_sent = false, kill_sent = false, hard_sent = false, start_failed = false;
-  std::string job_id, start_why;
-  clock::time_point deadline{};
-  auto wait_ms = [](clock::time_point t) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - clock::now()).count() + 1;
-    return static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-  };
-
-  for (;;) {
-    pollfd fds[4];
-    nfds_t n = 0;
-    int out_i = -1, err_i = -1;
-    if (out_open) { out_i = static_cast<int>(n); fds[n++] = {child->out.get(), POLLIN, 0}; }
-    if (err_open) { err_i = static_cast<int>(n); fds[n++] = {child->err.get(), POLLIN, 0}; }
-    if (wake.valid()) fds[n++] = {wake.get(), POLLIN, 0};
-    if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
-    int timeout = pidfd.valid() && wake.valid() ? -1 : 20;
-    auto bound = [&](int ms) { timeout = timeout < 0 ? ms : std::min(timeout, ms); };
-    if (term_sent && !hard_sent) bound(wait_ms(deadline));
-    if (!running_seen && !term_sent) bound(wait_ms(started_at + start_limit));
-    const int ready = ::poll(fds, n, timeout);
-    if (ready < 0 && errno != EINTR) break;
-    if (ready > 0) {
-      if (out_i >= 0 && fds[out_i].revents != 0) pump(child->out, out_open, false);
-      if (err_i >= 0 && fds[err_i].revents != 0) pump(child->err, err_open, true);
-    }
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) break;
-    if (stop.stop_requested() && !term_sent) {
-      std::uint64_t drained = 0;
-      (void)!::read(wake.get(), &drained, sizeof drained);
-      term_sent = true;
-      deadline = clock::now() + options.grace;
-      job_id = find_job(launcher, options, comment);
-      auto state = job_id.empty() ? result<tool_output>(tool_output{}) :
-                                    run_tool(launcher, options.squeue, {"-h", "-j", job_id, "-o", "%T"}, options.tool_timeout);
-      const bool running = state && state->out.rfind("RUNNING", 0) == 0;
-      if (running) (void)run_tool(launcher, options.scancel, {"--signal=TERM", job_id}, options.tool_timeout);
-      else (void)::kill(-pid, SIGTERM);  // still waiting for its allocation: srun withdraws it
-    }
-    if (term_sent && !kill_sent && clock::now() >= deadline) {
-      // srun answers SIGTERM by killing the step at once (SIGKILL) and ending the job, which is
-      // faster than scancel (the job would stay COMPLETING for KillWait).
-      kill_sent = true;
-      (void)::kill(pid, SIGTERM);
-      deadline = clock::now() + std::chrono::seconds(5);
-    }
-    if (kill_sent && !hard_sent && clock::now() >= deadline) {
-      hard_sent = true;
-      if (job_id.empty()) job_id = find_job(launcher, options, comment);
-      if (!job_id.empty()) (void)run_tool(launcher, options.scancel, {job_id}, options.tool_timeout);
-      (void)::kill(-pid, SIGKILL);
-    }
-    if (!running_seen && !term_sent && clock::now() >= started_at + start_limit) {
-      auto job = query_job(launcher, options, comment);
-      if (!job) start_why = job.error().message();
-      job_id = job.value_or(std::string());
-      auto state = job_id.empty() ? result<tool_output>(tool_output{}) :
-                                    run_tool(launcher, options.squeue, {"-h", "-j", job_id, "-o", "%T"}, options.tool_timeout);
-      if (state && state->out.rfind("RUNNING", 0) == 0) {
-        running_seen = true;
-      } else {
-        start_failed = true;
-        if (!state && start_why.empty()) start_why = state.error().message();
-        if (!job_id.empty()) (void)run_tool(launcher, options.scancel, {job_id}, options.tool_timeout);
-        (void)::kill(-pid, SIGKILL);
-        term_sent = kill_sent = hard_sent = true;
-      }
-    }
-  }
-
-  (void)::kill(-pid, SIGKILL);  // srun's helpers, if any
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const auto start_limit = options.start_timeout.count() > 0
+                               ? std::chrono::duration_cast<clock::duration>(options.start_timeout)
+                               : std::chrono::duration_cast<clock::duration>(options.allocation_wait + std::chrono::seconds(30));
+  srun_signals signals(launcher, options, comment, io, filter, child->pid, clock::now() + start_limit);
+  supervise_options so;
+  so.grace = options.grace;
+  so.immediate = options.immediate;
+  const supervision ended = supervise({child->pid, child->out.get(), child->err.get()}, signals, stop, so);
   guard.pid = -1;
-  const auto drain_deadline = clock::now() + std::chrono::seconds(1);
-  while ((out_open || err_open) && clock::now() < drain_deadline) {
-    pollfd fds[2] = {{out_open ? child->out.get() : -1, POLLIN, 0}, {err_open ? child->err.get() : -1, POLLIN, 0}};
-    const int ready = ::poll(fds, 2, 50);
-    if (ready < 0 && errno != EINTR) break;
-    if (ready > 0) {
-      if (fds[0].revents != 0) pump(child->out, out_open, false);
-      if (fds[1].revents != 0) pump(child->err, err_open, true);
-    }
-  }
-  filter.finish(forward_err);
-  const bool stopped = term_sent && !start_failed;
-  if (term_sent && start_why.empty()) ensure_gone(launcher, options, comment);
+  filter.finish([&](std::string_view x) { io.write(io.self, x, true); });
+  const bool stopped = signals.term_sent && !signals.start_failed;
+  if (signals.term_sent && signals.start_why.empty()) ensure_gone(launcher, options, comment);
+  dog.disarm();
 
-  const int srun_status = detail::exit_status(status);
   const std::string& diag = filter.diagnostics();
-  if (start_failed) {
-    if (auto e = classify(diag, 1, options, spec, options.allocation_wait)) return fail(*e);
-    if (!start_why.empty())
-      return fail(errc::worker, "the Slurm controller is not reachable: srun had no allocation after " +
-                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(start_limit).count()) +
-                                    " s and " + start_why);
-    return fail(errc::worker, "Slurm did not start the job within " +
-                                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(start_limit).count()) +
-                                  " s (srun was killed; the job is cancelled)" +
-                                  (diag.empty() ? std::string() : ": " + line_with(diag, "srun")));
-  }
-  if (!stopped) {
-    if (auto e = classify(diag, srun_status, options, spec, options.allocation_wait)) return fail(*e);
-  }
+  if (auto failed = srun_outcome(options, spec, signals, diag, ended.exit_status); !failed) return fail(failed.error());
   std::istringstream lines(diag);
   std::string line;
   while (std::getline(lines, line))
     if (!routine_line(line, stopped)) io.write(io.self, line + "\n", true);
-
-  out.exit_status = srun_status;
+  out.exit_status = ended.exit_status;
   out.stopped = stopped;
   collect();
   return out;
@@ -665,6 +691,7 @@ class slurm {
         info_(options_.info) {
     if (info_.name.empty()) info_.name = "slurm";
     if (info_.platform.empty()) info_.platform = "linux";
+    (void)reap_stale_runs(options_.shared_root.empty() ? detail::default_root("slurm-runs") : options_.shared_root);
   }
 
   //! How this worker describes itself to placement (as of the last `refresh()`).

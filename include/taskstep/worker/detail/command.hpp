@@ -1,18 +1,18 @@
 #pragma once
-// Runs a short helper command (runc kill, runc delete, ...) to its end with a bound on the wait:
-// output collected, a command that overruns its time is killed and reported.
+// Runs a short helper command (runc kill, runc delete, sinfo, ...) to its end with a bound on the
+// wait: output collected, a command that overruns its time is killed and reported. The loop is
+// `worker::supervise`; the time limit is its policy's deadline.
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <chrono>
-#include <cerrno>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "taskstep/core/result.hpp"
 #include "taskstep/worker/detail/process.hpp"
+#include "taskstep/worker/supervisor.hpp"
 
 namespace taskstep::worker::detail {
 
@@ -22,6 +22,38 @@ struct command_output {
   std::string err;      // stderr
   bool timed_out = false;
 };
+
+// Collects a helper command's output and kills its process group at the deadline.
+struct collecting_policy {
+  command_output& result;
+  pid_t pid;
+  std::chrono::steady_clock::time_point until;
+  void out(std::string_view b) { result.out.append(b); }
+  void err(std::string_view b) { result.err.append(b); }
+  void signal_graceful() {}
+  void signal_kill() {}
+  [[nodiscard]] std::chrono::steady_clock::time_point deadline() const {
+    return result.timed_out ? std::chrono::steady_clock::time_point::max() : until;
+  }
+  void on_deadline() {
+    result.timed_out = true;
+    (void)::kill(-pid, SIGKILL);
+  }
+  void exited() { (void)::kill(-pid, SIGKILL); }  // nothing of a helper outlives it
+};
+
+// Spawns `req` and waits at most `limit` for it (plus a bounded drain of its pipes).
+inline result<command_output> run_to_end(const spawn_request& req, std::chrono::milliseconds limit) {
+  auto child = spawn(req);
+  if (!child) return fail(child.error());
+  command_output out;
+  collecting_policy policy{out, child->pid, std::chrono::steady_clock::now() + limit};
+  supervise_options so;
+  so.drain = std::min(so.drain, limit);
+  const supervision ended = supervise({child->pid, child->out.get(), child->err.get()}, policy, std::stop_token{}, so);
+  out.status = ended.exit_status;
+  return out;
+}
 
 // Runs `argv` (argv[0] looked up in the default PATH) and waits at most `limit`.
 inline result<command_output> run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
@@ -34,41 +66,7 @@ inline result<command_output> run_command(const std::vector<std::string>& argv, 
   req.argv = argv;
   req.env = env.empty() ? std::vector<std::string>{"PATH=" + std::string(default_path)} : env;
   req.cwd = "/";
-  auto child = spawn(req);
-  if (!child) return fail(child.error());
-  command_output out;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  bool out_open = true, err_open = true;
-  auto pump = [](unique_fd& fd, bool& open, std::string& to) {
-    char buf[8192];
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n > 0) to.append(buf, static_cast<std::size_t>(n));
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) open = false;
-  };
-  while (out_open || err_open) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      out.timed_out = true;
-      (void)::kill(-child->pid, SIGKILL);
-      break;
-    }
-    pollfd fds[2];
-    nfds_t n = 0;
-    int oi = -1, ei = -1;
-    if (out_open) { oi = static_cast<int>(n); fds[n++] = {child->out.get(), POLLIN, 0}; }
-    if (err_open) { ei = static_cast<int>(n); fds[n++] = {child->err.get(), POLLIN, 0}; }
-    const int ready = ::poll(fds, n, static_cast<int>(std::min<long long>(left.count(), 1000)));
-    if (ready < 0 && errno != EINTR) break;
-    if (ready > 0) {
-      if (oi >= 0 && fds[oi].revents != 0) pump(child->out, out_open, out.out);
-      if (ei >= 0 && fds[ei].revents != 0) pump(child->err, err_open, out.err);
-    }
-  }
-  int status = 0;
-  while (::waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  out.status = exit_status(status);
-  return out;
+  return run_to_end(req, limit);
 }
 
 }  // namespace taskstep::worker::detail

@@ -3,10 +3,7 @@
 //! Plain helpers of the Slurm worker: how the Slurm client tools are invoked (command prefix,
 //! environment, hard timeouts) and how srun's own diagnostics are told apart from the task's stderr.
 
-#include <poll.h>
-#include <signal.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "taskstep/core/result.hpp"
+#include "taskstep/worker/detail/command.hpp"
 #include "taskstep/worker/detail/process.hpp"
 
 extern char** environ;
@@ -81,42 +79,14 @@ struct tool_output {
 // Runs a short Slurm command (sinfo, squeue, scancel) to its end, killing it after `timeout`.
 inline result<tool_output> run_tool(const tool_launcher& launcher, const std::string& tool,
                                     const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  using clock = std::chrono::steady_clock;
   auto req = tool_request(launcher, tool, args, "/");
   if (!req) return fail(req.error());
-  auto child = detail::spawn(*req);
-  if (!child) return fail(child.error().prefixed("Slurm client tool: "));
-  tool_output out;
-  const auto deadline = clock::now() + timeout;
-  bool out_open = true, err_open = true, timed_out = false;
-  while (out_open || err_open) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd fds[2] = {{child->out.get(), POLLIN, 0}, {child->err.get(), POLLIN, 0}};
-    if (!out_open) fds[0].fd = -1;
-    if (!err_open) fds[1].fd = -1;
-    const int ready = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 1000)));
-    if (ready < 0 && errno != EINTR) break;
-    char buf[16384];
-    for (int i = 0; i < 2 && ready > 0; ++i) {
-      if (fds[i].revents == 0) continue;
-      const ssize_t n = ::read(i == 0 ? child->out.get() : child->err.get(), buf, sizeof buf);
-      if (n > 0) (i == 0 ? out.out : out.err).append(buf, static_cast<std::size_t>(n));
-      else if (n == 0 || (errno != EAGAIN && errno != EINTR)) (i == 0 ? out_open : err_open) = false;
-    }
-  }
-  if (timed_out) (void)::kill(-child->pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out)
+  auto ran = detail::run_to_end(*req, timeout);
+  if (!ran) return fail(ran.error().prefixed("Slurm client tool: "));
+  if (ran->timed_out)
     return fail(errc::worker, tool + " did not answer within " + std::to_string(timeout.count()) +
                                   " ms: the Slurm controller is not reachable");
-  out.status = detail::exit_status(status);
-  return out;
+  return tool_output{ran->status, std::move(ran->out), std::move(ran->err)};
 }
 
 // The first line of `text` that mentions `needle`, without its trailing newline ("" when none).
