@@ -41,7 +41,7 @@ class embedded_source {
   std::vector<std::string> warnings_;
 };
 
-static_assert(config::config_source<embedded_source>, "taskstep: embedded_source must model config_source");
+static_assert(config::config_source<embedded_source>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
 
 int failures = 0;
 void check(bool ok, const std::string& what) {

@@ -46,8 +46,8 @@ struct sticky_placement {
   }
 };
 
-static_assert(placement::in_place_placement_strategy<sticky_placement>,
-              "taskstep: sticky_placement must model placement_strategy");
+static_assert(placement::placement_strategy<sticky_placement>, TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
+static_assert(placement::in_place_placement_strategy<sticky_placement>, "sticky_placement also narrows in place");
 
 worker::null_worker named(std::string name, std::uint64_t active_tasks) {
   worker::null_worker w;

@@ -17,6 +17,7 @@ struct execute_args {
   std::vector<std::string> inputs, mappings, outputs, tags, secrets, secret_files, args;
   var_options vars;
   std::string image, job, cache_dir, timeout, grace = "10s", worker = "auto", image_store;
+  std::string color = "auto";  // --color: auto, always or never
   std::vector<std::string> insecure_registries;
   std::string slurm_partition, slurm_shared_root, runc_root;
   bool slurm_copy_rootfs = false;

@@ -1,26 +1,53 @@
 #pragma once
 // `taskstep execute`'s printing: the step's delegate, human (bold `initializing` / `running ...`, the
-// task's output as is, a coloured status) or --json (one event per line).
+// task's output as is, a coloured status) or --json (one event per line, never coloured).
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cerrno>
+#include <cstdlib>
 #include <iostream>
 #include <stop_token>
 #include <string>
 #include <string_view>
 
+#include <fmt/color.h>
 #include <nlohmann/json.hpp>
 
 #include "taskstep/core/task_config.hpp"
 
 namespace taskstep_cli {
 
+//! --color: `auto` colours a stream only when it is a terminal, NO_COLOR is unset or empty
+//! (no-color.org) and TERM is not `dumb`; `always` colours both streams whatever they are and whatever
+//! NO_COLOR and TERM say (as git, ls and grep do); `never` never colours.
+enum class colour_when { automatic, always, never };
+
+inline colour_when colour_when_of(std::string_view flag) {
+  if (flag == "always") return colour_when::always;
+  if (flag == "never") return colour_when::never;
+  return colour_when::automatic;
+}
+
+//! Whether to colour what goes to file descriptor `fd` (1 or 2): decided per stream, so
+//! `taskstep execute 2>log` keeps colour on the terminal and none in the log.
+inline bool colour_stream(colour_when when, int fd) {
+  if (when != colour_when::automatic) return when == colour_when::always;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
+  return isatty(fd) != 0;
+}
+
 class cli_delegate {
  public:
-  explicit cli_delegate(bool json) : json_(json), tty_(isatty(1) != 0) {}
+  cli_delegate(bool json, colour_when when)
+      : json_(json),
+        colour_out_(!json && colour_stream(when, 1)),
+        colour_err_(!json && colour_stream(when, 2)) {}
 
   void initializing(const taskstep::task_config& c) {
     if (json_) return event({{"event", "initialize"}, {"config", shadow_config(c)}});
@@ -42,14 +69,16 @@ class cli_delegate {
   void errored(std::string_view message) {
     if (json_) return event({{"event", "error"}, {"message", std::string(message)}});
     std::fflush(stdout);
-    std::cerr << colour("31", std::string(message)) << "\n";
+    std::cerr << styled(colour_err_, fmt::fg(fmt::terminal_color::red), message) << "\n";
   }
   void out(std::string_view s) { log("stdout", s); }
   void err(std::string_view s) { log("stderr", s); }
   void status(const std::string& word) {
     if (json_) return event({{"event", "status"}, {"status", word}});
-    const char* code = word == "succeeded" ? "32" : word == "aborted" ? "33" : "31";
-    line(colour(code, word));
+    const auto colour = word == "succeeded" ? fmt::terminal_color::green
+                        : word == "aborted" ? fmt::terminal_color::yellow
+                                            : fmt::terminal_color::red;
+    line(styled(colour_out_, fmt::fg(colour), word));
   }
   void note(const std::string& text) {
     if (json_) return event({{"event", "log"}, {"stream", "stderr"}, {"payload", text + "\n"}});
@@ -95,12 +124,14 @@ class cli_delegate {
     std::fputs("\naborting: stdout was closed (EPIPE)\n", stderr);
     abort_.request_stop();
   }
-  std::string bold(const std::string& s) const { return tty_ ? "\x1b[1m" + s + "\x1b[0m" : s; }
-  std::string colour(const char* code, const std::string& s) const {
-    return tty_ ? std::string("\x1b[") + code + "m" + s + "\x1b[0m" : s;
+  // Only what taskstep itself prints is styled; the task's own output passes through untouched.
+  static std::string styled(bool on, fmt::text_style style, std::string_view s) {
+    return on ? fmt::format(style, "{}", s) : std::string(s);
   }
+  std::string bold(const std::string& s) const { return styled(colour_out_, fmt::emphasis::bold, s); }
   bool json_;
-  bool tty_;
+  bool colour_out_;  // stdout: the bold lines and the status
+  bool colour_err_;  // stderr: the red error
   bool mid_line_ = false;
   bool stdout_broken_ = false;
   std::stop_source abort_ = std::stop_source(std::nostopstate);

@@ -57,6 +57,10 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_flag("--no-user-namespace", a.no_user_namespace, "oci: run unprivileged containers without a user namespace");
   cmd.add_option("--runc-root", a.runc_root, "oci: DIR for runc's container state (default /run/taskstep-runc)");
   cmd.add_flag("--json", a.json, "print one JSON event per line instead of human output");
+  cmd.add_option("--color", a.color,
+                 "auto (default: colour a stream only when it is a terminal, NO_COLOR is unset and TERM is not dumb), "
+                 "always (even on pipes and with NO_COLOR set) or never; --json is never coloured")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd.add_option("ARGS", a.args, "arguments appended to run.args (after --)");
 }
 
@@ -106,7 +110,7 @@ build::worker_choice worker_choice_of(const std::string& flag) {
 
 int run_execute(const CLI::App& cmd, execute_args& a) {
   build::ignore_sigpipe();  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
-  cli_delegate delegate(a.json);
+  cli_delegate delegate(a.json, colour_when_of(a.color));
   try {
     // The config as fly reads it: decoded and validated, args appended, env overriding params.
     std::string text, err;
