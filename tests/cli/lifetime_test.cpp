@@ -165,8 +165,16 @@ void check_nothing_left(const std::string& marker, const fs::path& run_dir) {
   CHECK(eventually([&] { return !fs::exists(run_dir); }, milliseconds(10000)));
   CHECK(nothing_mounted_under(run_dir));
   CHECK(no_run_dirs(run_dir.parent_path()));
+}
+
+// The killed command's own run root (now empty, its claim dead) goes at the next build's start.
+void check_next_build_reaps(const workspace& w, const fs::path& run_root) {
+  REQUIRE(fs::exists(run_root / "owner"));
+  auto next = start_taskstep(w.dir, {"execute", "-c", w.task("platform: linux\nrun: {path: 'true'}\n")});
+  CHECK(next.wait() == 0);
+  CHECK_FALSE(fs::exists(run_root));
   std::error_code ec;
-  fs::remove(run_dir.parent_path(), ec);  // the killed command's own (now empty) run root
+  fs::remove_all(run_root, ec);
 }
 
 }  // namespace
@@ -183,6 +191,7 @@ TEST_CASE("SIGKILL of taskstep mid-run leaves no task process, mount or run dir 
   ::kill(t.pid, SIGKILL);
   CHECK(t.wait() == 128 + SIGKILL);
   check_nothing_left(marker, run_dir);
+  check_next_build_reaps(w, run_dir.parent_path());
 }
 
 TEST_CASE("a second SIGINT kills a task that ignores SIGTERM at once and exits 3", "[cli][lifetime]") {
@@ -354,6 +363,7 @@ TEST_CASE("SIGKILL of taskstep mid-run leaves no container, process, mount or ru
   CHECK(t.wait() == 128 + SIGKILL);
   check_nothing_left(marker, run_dir);
   CHECK(eventually([&] { return listed().empty(); }, milliseconds(10000)));
+  check_next_build_reaps(w, run_dir.parent_path());
 }
 
 TEST_CASE("a second SIGINT kills a container that ignores SIGTERM at once and exits 3 (oci worker)", "[cli][lifetime][oci]") {
