@@ -306,7 +306,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     if (!a.timeout.empty()) {
       auto d = parse_duration(a.timeout);
       if (!d) throw fatal{"invalid --timeout: " + d.error().message()};
-      options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      options.timeout = clamp_wait(*d);  // a Go duration may exceed what now() + d can hold
     }
     auto grace = parse_duration(a.grace);
     if (!grace) throw fatal{"invalid --grace: " + grace.error().message()};
@@ -319,7 +319,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     fs::permissions(wopts.work_root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);  // see oci_runc
     staging_dirs.push_back(wopts.work_root);
     wopts.cache_root = cache_root;
-    wopts.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
+    wopts.grace = clamp_wait(*grace);
     // The local worker runs on the host and ignores images (with a warning), so it accepts the image
     // resource types Concourse ships.
     wopts.info.resource_types = {"registry-image", "docker-image"};
