@@ -8,6 +8,22 @@
 #include "taskstep/yaml/decode.hpp"
 #include "taskstep/yaml/parse.hpp"
 
+namespace {
+
+// NaN (as a value or as a map key) makes a tree unequal to itself.
+bool has_nan(const taskstep::value& v) {
+  if (v.type() == taskstep::value::kind::floating) return std::get<double>(v.data) != std::get<double>(v.data);
+  if (v.is_sequence())
+    for (const auto& e : v.as_sequence())
+      if (has_nan(e)) return true;
+  if (v.is_mapping())
+    for (const auto& e : v.as_mapping())
+      if (has_nan(e.key) || has_nan(e.val)) return true;
+  return false;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace taskstep;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -16,9 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (tree) {
       (void)to_json(*tree);
       (void)go_sharp_v(*tree);
-      // A copy equals its original (NaN aside, which to_json refuses).
+      // A copy equals its original (NaN aside).
       value copy = *tree;
-      if (to_json(*tree) && !(copy == *tree)) __builtin_trap();
+      if (!has_nan(*tree) && !(copy == *tree)) __builtin_trap();
     }
   }
   auto config = yaml::parse_task_config(text);

@@ -96,3 +96,31 @@ TEST_CASE("a var cannot nest the interpolated tree deeper than the depth bound",
   REQUIRE_FALSE(over);
   CHECK(over.error().message() == "exceeded max depth of " + std::to_string(max_depth) + " interpolating var: deep");
 }
+
+TEST_CASE("re-scanning a grown string for each reference is bounded work", "[vars][hostile]") {
+  // After ((big)) the string is 8 MiB; each later reference scans and rebuilds it (16 MiB of work).
+  vars::static_vars v;
+  v.set("big", value(std::string(8 << 20, 'b')));
+  std::string small = "((big))", large = "((big))";
+  for (int i = 0; i < 10; ++i) {
+    v.set("e" + std::to_string(i), value(""));
+    small += "((e" + std::to_string(i) + "))";
+  }
+  for (int i = 0; i < 40; ++i) {
+    v.set("e" + std::to_string(i), value(""));
+    large += "((e" + std::to_string(i) + "))";
+  }
+  auto fits = vars::evaluate(value(small), v);  // ~170 MiB of work
+  REQUIRE(fits);
+  CHECK(fits->as_string() == std::string(8 << 20, 'b'));
+  auto over = vars::evaluate(value(large), v);  // ~650 MiB of work
+  REQUIRE_FALSE(over);
+  CHECK(over.error().message() == "interpolation exceeds " + std::to_string(vars::max_interpolation_work) + " bytes of work");
+  CHECK(vars::max_interpolation_work == std::size_t{268435456});
+  // A string that stays one whole reference shape is settled without a full scan per reference.
+  vars::static_vars d;
+  d.set("x", value("((x))((x))"));
+  auto doubled = vars::evaluate(value("((x))((x))((x))((x))"), d);
+  REQUIRE(doubled);
+  CHECK(doubled->as_string() == repeat("((x))", 4 * 16));
+}
