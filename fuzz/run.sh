@@ -32,7 +32,7 @@ for h in $harnesses; do
   cp "$here/corpus/$h"/* "$work"/ 2>/dev/null || true
   log="$build/$h.log"
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     "$build/fuzz/$h" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=65536 \
+     "$build/fuzz/$h" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -max_len=65536 \
        -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1; then
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     echo "$h: ok (${execs:-?} execs in ${seconds}s)"
