@@ -13,10 +13,11 @@ build=${TASKSTEP_FUZZ_BUILD_DIR:-$src/build-fuzz}
 harnesses=${*:-"fuzz_task_config fuzz_interpolate fuzz_redact fuzz_unpack"}
 
 cc=$(command -v clang++-14 || command -v clang++)
+mkdir -p "$build"
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cc" \
   -DTASKSTEP_BUILD_FUZZERS=ON -DTASKSTEP_BUILD_TESTS=OFF -DTASKSTEP_BUILD_EXAMPLES=OFF \
-  -DTASKSTEP_BUILD_BENCHMARKS=OFF -DTASKSTEP_INSTALL=OFF >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DTASKSTEP_BUILD_BENCHMARKS=OFF -DTASKSTEP_INSTALL=OFF >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 # shellcheck disable=SC2086
 cmake --build "$build" -j"${TASKSTEP_FUZZ_JOBS:-1}" --target $harnesses
 
