@@ -2,17 +2,19 @@
 // Pieces shared by the `taskstep` subcommands: file reading, exit codes and the fly-style var flags.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "args.hpp"
 #include "taskstep/config/config.hpp"
 
 namespace taskstep_cli {
@@ -21,42 +23,64 @@ constexpr int exit_ok = 0;
 constexpr int exit_invalid = 1;
 constexpr int exit_usage = 2;
 
-// An errno as Go's syscall.Errno prints it (strerror in lower case: "no such file or directory").
-inline std::string go_errno(int err) {
-  std::string s = std::strerror(err);
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+// Go's wording of an errno (`permission denied`): strerror with a lower-case first letter.
+inline std::string errno_text(int e) {
+  std::string s = std::strerror(e);
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
   return s;
 }
 
+// Reads a task or vars file. Opened non-blocking, so a FIFO with no writer cannot hang us; anything
+// but a regular file is refused unless it was named as a file descriptor (`/dev/fd/N`,
+// `/proc/self/fd/N`, `/dev/stdin`: process substitution, pipes), which is then read blocking.
+// Errors carry the real errno, as Go's os.ReadFile: `open x: permission denied`.
 inline bool read_file(const std::string& path, std::string& out, std::string& err) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    err = "open " + path + ": " + errno_text(errno);
+    return false;
+  }
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } guard{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    err = "stat " + path + ": " + errno_text(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
     err = "read " + path + ": is a directory";
     return false;
   }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    err = "open " + path + ": " + go_errno(errno);
-    return false;
+  if (!S_ISREG(st.st_mode)) {
+    const std::string_view p = path;
+    if (!(p.starts_with("/dev/fd/") || p.starts_with("/proc/self/fd/") || p == "/dev/stdin")) {
+      err = "read " + path + ": not a regular file";
+      return false;
+    }
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   }
   out.clear();
   char buf[65536];
-  for (;;) {
+  while (true) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) break;
     if (n < 0) {
-      err = "read " + path + ": " + go_errno(errno);
-      ::close(fd);
+      if (errno == EINTR) continue;
+      err = "read " + path + ": " + errno_text(errno);
       return false;
     }
-    if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   return true;
 }
 
+// Variables from -v/-y (in command-line order, later wins) and -l files (later files first).
+struct var_options {
+  std::vector<std::string> strings, yamls, files, params;
+};
 
 struct usage_error {
   std::string message;

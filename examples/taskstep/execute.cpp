@@ -161,7 +161,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     if (!a.timeout.empty()) {
       auto d = parse_duration(a.timeout);
       if (!d) throw fatal{"invalid --timeout: " + d.error().message()};
-      options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      options.timeout = clamp_wait(*d);  // a Go duration may exceed what now() + d can hold
     }
     auto grace = parse_duration(a.grace);
     if (!grace) throw fatal{"invalid --grace: " + grace.error().message()};
@@ -184,7 +184,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
                       std::move(request),
                       std::move(config),
                       std::move(options),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(*grace),
+                      clamp_wait(*grace),
                       a.cache_dir.empty() ? build::default_cache_dir() : fs::path(a.cache_dir),
                       events,
                       stop.get_token(),

@@ -33,8 +33,10 @@ class resource_defaults_source {
     value merged = it->second;
     merged.origin = value::map_kind::json;
     const value& own = config->image_resource->source.data;
-    if (own.is_mapping())
-      for (const auto& e : own.as_mapping()) merged.set(e.key, e.val);
+    if (own.is_mapping()) {
+      mapping_index index(merged.as_mapping());
+      for (const auto& e : own.as_mapping()) index.set(merged.as_mapping(), e.key, e.val);
+    }
     config->image_resource->source.data = std::move(merged);
     return config;
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "taskstep/core/detail/go_format.hpp"
@@ -211,18 +212,37 @@ inline bool write_json(std::string& out, const value& v, std::string& err) {
     case value::kind::mapping: {
       // Keys are stringified (later duplicates win, as in a Go map) and sorted bytewise.
       std::vector<std::pair<std::string, const value*>> entries;
+      entries.reserve(v.as_mapping().size());
       for (const auto& e : v.as_mapping()) {
         auto key = json_key_string(e.key, e.val);
         if (!key) {
           err = key.error().message();
           return false;
         }
-        auto it = std::find_if(entries.begin(), entries.end(), [&](auto& p) { return p.first == *key; });
-        if (it != entries.end()) it->second = &e.val;
-        else entries.emplace_back(std::move(*key), &e.val);
+        entries.emplace_back(std::move(*key), &e.val);
       }
-      if (v.origin != value::map_kind::record)  // struct fields keep their declaration order
-        std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      if (v.origin != value::map_kind::record) {
+        // Stable, so that of equal keys the last one is last in its run: keep that one.
+        std::stable_sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+          if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first) continue;
+          if (kept != i) entries[kept] = std::move(entries[i]);
+          ++kept;
+        }
+        entries.resize(kept);
+      } else if (entries.size() > 1) {
+        // Struct fields keep their declaration order (a duplicate keeps the first place, the last value).
+        std::unordered_map<std::string, std::size_t> first;
+        std::vector<std::pair<std::string, const value*>> unique;
+        unique.reserve(entries.size());
+        for (auto& p : entries) {
+          auto [it, inserted] = first.emplace(p.first, unique.size());
+          if (inserted) unique.push_back(std::move(p));
+          else unique[it->second].second = p.second;
+        }
+        entries = std::move(unique);
+      }
       out += '{';
       bool first = true;
       for (const auto& [k, val] : entries) {

@@ -8,13 +8,21 @@
 //! (`map[interface {}]interface {}`, any key type) or from JSON (`map[string]interface {}`).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace taskstep {
+
+//! How deeply sequences and mappings may nest in a parsed or interpolated tree. Every layer that
+//! walks a tree (parse, decode, interpolation, JSON output, copies) recurses once per level; an
+//! unoptimised build spends up to ~1.5 KiB of stack per level across them, so 64 levels stay under
+//! 100 KiB and fit a thread with a 128 KiB stack (musl's default). Real task files nest < 10 deep.
+inline constexpr int max_depth = 64;
 
 struct value;
 struct map_entry;
@@ -68,6 +76,7 @@ struct value {
   [[nodiscard]] const value* find(const value& k) const;
   [[nodiscard]] value* find(const value& k);
   //! Sets `k` to `v` in a mapping, replacing an existing entry with an equal key.
+  //! One call is O(n); to fill a mapping in a loop use `mapping_index`.
   void set(value k, value v);
 
   friend bool operator==(const value& a, const value& b) noexcept;
@@ -136,6 +145,74 @@ inline void value::set(value k, value v) {
   }
   as_mapping().push_back(map_entry{std::move(k), std::move(v)});
 }
+
+namespace detail {
+
+// A hash consistent with `operator==` on keys (0.0 and -0.0 are equal; NaN equals nothing anyway).
+inline std::size_t key_hash(const value& k) noexcept {
+  std::size_t h = k.data.index() * 0x9e3779b97f4a7c15ULL;
+  auto mix = [&](std::size_t x) { h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  switch (k.type()) {
+    case value::kind::null: break;
+    case value::kind::boolean: mix(std::get<bool>(k.data) ? 1 : 2); break;
+    case value::kind::integer: mix(std::hash<std::int64_t>{}(std::get<std::int64_t>(k.data))); break;
+    case value::kind::unsigned_integer: mix(std::hash<std::uint64_t>{}(std::get<std::uint64_t>(k.data))); break;
+    case value::kind::floating: {
+      const double d = std::get<double>(k.data);
+      mix(d == 0 ? 0 : std::hash<double>{}(d));
+      break;
+    }
+    case value::kind::string: mix(std::hash<std::string>{}(k.as_string())); break;
+    case value::kind::sequence:
+      for (const auto& e : k.as_sequence()) mix(key_hash(e));
+      break;
+    case value::kind::mapping:
+      for (const auto& e : k.as_mapping()) {
+        mix(key_hash(e.key));
+        mix(key_hash(e.val));
+      }
+      break;
+  }
+  return h;
+}
+
+}  // namespace detail
+
+//! A hash index over the keys of one `mapping`, so that filling or probing it in a loop costs O(1)
+//! per key instead of `value::find`'s O(n). The index refers to positions: it stays valid while the
+//! mapping only grows through `set` / `add` (or entries' values change); any other edit needs a new one.
+class mapping_index {
+ public:
+  mapping_index() = default;
+  explicit mapping_index(const mapping& m) {
+    for (std::size_t i = 0; i < m.size(); ++i) add_position(m, i);
+  }
+
+  //! The entry of `m` with key `k`, or nullptr.
+  [[nodiscard]] const map_entry* find(const mapping& m, const value& k) const {
+    auto [b, e] = positions_.equal_range(detail::key_hash(k));
+    for (auto it = b; it != e; ++it)
+      if (m[it->second].key == k) return &m[it->second];
+    return nullptr;
+  }
+  [[nodiscard]] map_entry* find(mapping& m, const value& k) const {
+    return const_cast<map_entry*>(find(static_cast<const mapping&>(m), k));
+  }
+  //! Appends an entry whose key is not in `m` yet.
+  void add(mapping& m, value k, value v) {
+    m.push_back(map_entry{std::move(k), std::move(v)});
+    add_position(m, m.size() - 1);
+  }
+  //! `value::set` in O(1): replaces the value of an equal key, or appends.
+  void set(mapping& m, value k, value v) {
+    if (map_entry* e = find(m, k)) e->val = std::move(v);
+    else add(m, std::move(k), std::move(v));
+  }
+
+ private:
+  void add_position(const mapping& m, std::size_t i) { positions_.emplace(detail::key_hash(m[i].key), i); }
+  std::unordered_multimap<std::size_t, std::size_t> positions_;
+};
 
 //! Go's `%T` of the value as go-yaml / encoding/json would have produced it (for error messages).
 inline std::string_view go_type_name(const value& v) noexcept {

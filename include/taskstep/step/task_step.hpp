@@ -30,6 +30,7 @@
 #include "taskstep/config/concepts.hpp"
 #include "taskstep/core/artifact.hpp"
 #include "taskstep/core/container_spec.hpp"
+#include "taskstep/core/duration.hpp"
 #include "taskstep/core/task_plan.hpp"
 #include "taskstep/core/working_dir.hpp"
 #include "taskstep/image/concepts.hpp"
@@ -299,7 +300,7 @@ class basic_task_step {
     std::condition_variable_any cv;
     std::jthread timer;
     if (options_.timeout) {
-      timer = std::jthread([&, deadline = *options_.timeout](std::stop_token st) {
+      timer = std::jthread([&, deadline = clamp_wait(*options_.timeout)](std::stop_token st) {
         std::unique_lock lock(m);
         if (!cv.wait_for(lock, st, deadline, [] { return false; }) && !st.stop_requested()) {
           timed_out = true;

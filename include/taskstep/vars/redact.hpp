@@ -75,7 +75,9 @@ inline std::vector<std::string> redaction_pieces(const std::map<std::string, std
 class redactor {
  public:
   redactor() = default;
-  explicit redactor(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
+  explicit redactor(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {
+    std::erase(secrets_, std::string());  // an empty secret matches everywhere and never advances
+  }
 
   [[nodiscard]] bool empty() const noexcept { return secrets_.empty(); }
 

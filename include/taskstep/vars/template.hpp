@@ -43,7 +43,46 @@ inline std::string multi_error_text(const std::vector<std::string>& errors) {
   return out + "\n\n";
 }
 
+//! The most bytes one interpolated document may hold: strings that references were substituted
+//! into, whole values inserted by a reference (strings plus 8 bytes per other node), `{{x}}`
+//! replacements. Concourse substitutes a string's references one after another over the result, so
+//! `x: ((x))((x))` doubles a string per reference; past this bound evaluation stops with
+//! `interpolated config exceeds 67108864 bytes`.
+inline constexpr std::size_t max_interpolated_bytes = std::size_t{64} << 20;
+//! The most bytes substitution may scan and copy (intermediate strings included) in one evaluation;
+//! past it: `interpolation exceeds 268435456 bytes of work`.
+inline constexpr std::size_t max_interpolation_work = std::size_t{256} << 20;
+
 namespace detail {
+
+inline error interpolated_too_large() {
+  return error(errc::interpolation, "interpolated config exceeds " + std::to_string(max_interpolated_bytes) + " bytes");
+}
+inline error interpolation_too_long() {
+  return error(errc::interpolation, "interpolation exceeds " + std::to_string(max_interpolation_work) + " bytes of work");
+}
+
+// Bytes counted against `max_interpolated_bytes` for a value (stops counting past `limit`), and its depth.
+inline std::size_t tree_bytes(const value& v, std::size_t limit) {
+  if (v.is_string()) return v.as_string().size();
+  std::size_t n = 8;
+  if (v.is_sequence()) {
+    for (const auto& e : v.as_sequence())
+      if ((n += tree_bytes(e, limit)) > limit) return n;
+  } else if (v.is_mapping()) {
+    for (const auto& e : v.as_mapping())
+      if ((n += tree_bytes(e.key, limit) + tree_bytes(e.val, limit)) > limit) return n;
+  }
+  return n;
+}
+inline int tree_depth(const value& v) {
+  int d = 0;
+  if (v.is_sequence())
+    for (const auto& e : v.as_sequence()) d = std::max(d, tree_depth(e));
+  else if (v.is_mapping())
+    for (const auto& e : v.as_mapping()) d = std::max(d, std::max(tree_depth(e.key), tree_depth(e.val)));
+  return v.is_sequence() || v.is_mapping() ? d + 1 : 0;
+}
 
 template <variable_source V>
 class evaluator {
@@ -51,7 +90,7 @@ class evaluator {
   explicit evaluator(const V& vars) : vars_(vars) {}
 
   result<value> run(value node) {
-    auto out = walk(std::move(node));
+    auto out = walk(std::move(node), 0);
     if (!out) return out;
     if (!missing_.empty()) {
       std::string msg = "undefined vars: ";
@@ -70,27 +109,48 @@ class evaluator {
   std::set<std::string> visited_;
 
  private:
-  result<value> walk(value node) {
+  // Counts `n` produced bytes; false past the bound.
+  bool produce(std::size_t n) {
+    produced_ += n;
+    return produced_ <= max_interpolated_bytes;
+  }
+  bool work(std::size_t n) {
+    work_ += n;
+    return work_ <= max_interpolation_work;
+  }
+
+  // Concourse re-tests the string built so far for being exactly one reference, once per reference,
+  // over a string that may have grown to megabytes: `((name))` holds no `)` before its end, so a
+  // memchr for the first `)` settles almost every case; the scan is counted as work.
+  bool whole_reference(const std::string& s) {
+    if (s.size() < 5 || s[0] != '(' || s[1] != '(' || s[s.size() - 2] != ')' || s.back() != ')') return false;
+    const std::size_t close = s.find(')', 2);
+    if (!work(close) || close != s.size() - 2) return false;
+    return work(s.size()) && is_whole_reference(s);
+  }
+
+  result<value> walk(value node, int depth) {
     if (node.is_mapping()) {
       // Concourse edits the map in place: an entry whose key was interpolated replaces a literal entry
       // of the same name whatever their order, so changed keys are set last.
       value out(mapping{}, node.origin);
+      mapping_index index;
       std::vector<map_entry> moved;
       for (auto& e : node.as_mapping()) {
         const value original_key = e.key;
-        auto v = walk(std::move(e.val));
+        auto v = walk(std::move(e.val), depth + 1);
         if (!v) return v;
-        auto k = walk(std::move(e.key));
+        auto k = walk(std::move(e.key), depth + 1);
         if (!k) return k;
-        if (*k == original_key) out.set(std::move(*k), std::move(*v));
+        if (*k == original_key) index.set(out.as_mapping(), std::move(*k), std::move(*v));
         else moved.push_back(map_entry{std::move(*k), std::move(*v)});
       }
-      for (auto& e : moved) out.set(std::move(e.key), std::move(e.val));
+      for (auto& e : moved) index.set(out.as_mapping(), std::move(e.key), std::move(e.val));
       return out;
     }
     if (node.is_sequence()) {
       for (auto& e : node.as_sequence()) {
-        auto v = walk(std::move(e));
+        auto v = walk(std::move(e), depth + 1);
         if (!v) return v;
         e = std::move(*v);
       }
@@ -98,12 +158,20 @@ class evaluator {
     }
     if (!node.is_string()) return node;
     std::string s = node.as_string();
+    bool changed = false;
     for (const auto& ref : find_references(node.as_string())) {
+      if (work_ > max_interpolation_work) return fail(interpolation_too_long());
       auto found = get(ref.name);
       if (!found) return fail(found.error());
       if (!found->has_value()) continue;
       value& v = **found;
-      if (is_whole_reference(s)) return std::move(v);
+      if (whole_reference(s)) {
+        if (!produce(tree_bytes(v, max_interpolated_bytes))) return fail(interpolated_too_large());
+        if (depth + tree_depth(v) > max_depth)
+          return fail(errc::interpolation,
+                      "exceeded max depth of " + std::to_string(max_depth) + " interpolating var: " + ref.name);
+        return std::move(v);
+      }
       std::string text;
       switch (v.type()) {
         case value::kind::string: text = v.as_string(); break;
@@ -114,7 +182,17 @@ class evaluator {
                                                std::string(go_type_name(v)) + ") from var: " + ref.name);
       }
       const std::string needle = "((" + ref.name + "))";
+      // Size the result before building it: a string may double per reference.
+      std::size_t hits = 0;
+      for (auto hit = s.find(needle); hit != std::string::npos; hit = s.find(needle, hit + needle.size())) ++hits;
+      if (!work(s.size())) return fail(interpolation_too_long());
+      if (hits == 0) continue;
+      const std::size_t room = max_interpolated_bytes - std::min(produced_, max_interpolated_bytes);
+      const std::size_t kept = s.size() - hits * needle.size();
+      if (text.size() != 0 && hits > (room - std::min(room, kept)) / text.size()) return fail(interpolated_too_large());
+      if (kept > room) return fail(interpolated_too_large());
       std::string replaced;
+      replaced.reserve(kept + hits * text.size());
       std::size_t pos = 0;
       for (auto hit = s.find(needle); hit != std::string::npos; hit = s.find(needle, pos)) {
         replaced.append(s, pos, hit - pos);
@@ -122,8 +200,11 @@ class evaluator {
         pos = hit + needle.size();
       }
       replaced.append(s, pos);
+      if (!work(replaced.size())) return fail(interpolation_too_long());
       s = std::move(replaced);
+      changed = true;
     }
+    if (changed && !produce(s.size())) return fail(interpolated_too_large());
     return value(std::move(s));
   }
 
@@ -151,6 +232,8 @@ class evaluator {
 
   const V& vars_;
   std::set<std::string> missing_;
+  std::size_t produced_ = 0;
+  std::size_t work_ = 0;
 };
 
 inline constexpr bool old_style_char(unsigned char c) {
@@ -212,8 +295,9 @@ inline bool has_old_style(const value& v) {
 }
 
 inline value resolve_old_style(value v, const std::vector<const static_vars*>& statics, bool allow_empty,
-                               std::vector<std::string>& errors) {
+                               std::vector<std::string>& errors, std::size_t& produced) {
   if (v.is_string()) {
+    if (produced > max_interpolated_bytes) return v;  // already failed
     const std::string& s = v.as_string();
     std::string out;
     std::size_t pos = 0;
@@ -225,7 +309,14 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
         if (it != src->values().end()) {
           // json.Marshal fails on go-yaml maps and NaN/Inf; Concourse then inserts nothing.
           auto json = holds_yaml_map(it->second) ? result<std::string>(fail(errc::decode, "")) : to_json(it->second);
-          if (json) out += *json;
+          if (json && produced <= max_interpolated_bytes) {
+            if (produced + out.size() + json->size() > max_interpolated_bytes) {
+              produced = max_interpolated_bytes + 1;
+              errors.push_back(interpolated_too_large().message());
+              return;
+            }
+            out += *json;
+          }
           return;
         }
       }
@@ -237,15 +328,17 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
       out += "null";
     });
     out.append(s, pos);
+    if (pos != 0 && produced <= max_interpolated_bytes) produced += out.size();
     return value(std::move(out));
   }
   if (v.is_sequence()) {
-    for (auto& e : v.as_sequence()) e = resolve_old_style(std::move(e), statics, allow_empty, errors);
+    for (auto& e : v.as_sequence()) e = resolve_old_style(std::move(e), statics, allow_empty, errors, produced);
   } else if (v.is_mapping()) {
     value out(mapping{}, v.origin);
+    mapping_index index;
     for (auto& e : v.as_mapping()) {
-      auto key = resolve_old_style(std::move(e.key), statics, allow_empty, errors);
-      out.set(std::move(key), resolve_old_style(std::move(e.val), statics, allow_empty, errors));
+      auto key = resolve_old_style(std::move(e.key), statics, allow_empty, errors, produced);
+      index.set(out.as_mapping(), std::move(key), resolve_old_style(std::move(e.val), statics, allow_empty, errors, produced));
     }
     return out;
   }
@@ -261,7 +354,8 @@ result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
     std::vector<const static_vars*> statics;
     detail::collect_statics(vars, statics);
     std::vector<std::string> errors;
-    tree = detail::resolve_old_style(std::move(tree), statics, opts.allow_empty_old_style, errors);
+    std::size_t produced = 0;
+    tree = detail::resolve_old_style(std::move(tree), statics, opts.allow_empty_old_style, errors, produced);
     if (!errors.empty()) return fail(errc::undefined_vars, multi_error_text(errors));
   }
   detail::evaluator<V> ev(vars);

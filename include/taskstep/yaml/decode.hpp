@@ -225,15 +225,20 @@ struct decode_state {
 };
 
 // JSON object entries as encoding/json meets them: unique keys (a later duplicate wins), sorted.
+// Keys are strings here (layer 2 stringified them). O(n log n): a stable sort puts the last of equal
+// keys last in its run, and only that one is kept.
 inline std::vector<const map_entry*> sorted_entries(const value& v) {
   std::vector<const map_entry*> out;
-  for (const auto& e : v.as_mapping()) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const map_entry* p) { return p->key == e.key; });
-    if (it != out.end()) *it = &e;
-    else out.push_back(&e);
+  out.reserve(v.as_mapping().size());
+  for (const auto& e : v.as_mapping()) out.push_back(&e);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const map_entry* a, const map_entry* b) { return a->key.as_string() < b->key.as_string(); });
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (i + 1 < out.size() && out[i + 1]->key.as_string() == out[i]->key.as_string()) continue;
+    out[kept++] = out[i];
   }
-  std::sort(out.begin(), out.end(),
-            [](const map_entry* a, const map_entry* b) { return a->key.as_string() < b->key.as_string(); });
+  out.resize(kept);
   return out;
 }
 
@@ -376,7 +381,8 @@ void decode(const value& v, T& out, decode_state& st) {
       if (!out.data.is_mapping()) {
         out.data = std::move(decoded);
       } else {  // decoding into an existing map adds to it, as encoding/json does
-        for (auto& e : decoded.as_mapping()) out.data.set(std::move(e.key), std::move(e.val));
+        mapping_index index(out.data.as_mapping());
+        for (auto& e : decoded.as_mapping()) index.set(out.data.as_mapping(), std::move(e.key), std::move(e.val));
       }
     } else {
       st.mismatch<T>(v);

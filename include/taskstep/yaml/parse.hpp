@@ -217,6 +217,7 @@ class composer {
   result<value> run(std::string_view text) {
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) return fail(errc::yaml_syntax, "yaml: out of memory");
+    if (text.data() == nullptr) text = std::string_view("", 0);  // libyaml asserts on a null input
     yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     text_view_ = text;
     parser_ = &parser;
@@ -332,7 +333,7 @@ class composer {
       }
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
-        if (depth_ >= max_depth) {  // go-yaml's scanner stops at 10000 nested levels
+        if (depth_ >= max_depth) {  // go-yaml stops at 10000 levels; our stack budget is smaller
           error_ = "line " + std::to_string(line_ + 1) + ": exceeded max depth of " + std::to_string(max_depth);
           return nullptr;
         }
@@ -385,11 +386,54 @@ class composer {
     return n.k == node::kind::scalar && n.text == "<<" && (n.implicit || short_tag(n.tag) == "!!merge");
   }
 
-  bool decode(const node& n, value& out) {
-    if (++decode_count_ > 50'000'000) {
-      error_ = "document contains excessive aliasing";
-      return false;
+  // go-yaml v3's allowed share of alias-expanded nodes: 99% up to 400,000 decoded nodes, falling
+  // linearly to 10% at 4,000,000, so a small document cannot expand into a large tree.
+  static double allowed_alias_ratio(std::size_t decoded) {
+    constexpr double low = 400'000, high = 4'000'000;
+    const auto d = static_cast<double>(decoded);
+    if (d <= low) return 0.99;
+    if (d >= high) return 0.10;
+    return 0.99 - 0.89 * ((d - low) / (high - low));
+  }
+
+  bool excessive_aliasing() {
+    error_ = "document contains excessive aliasing";
+    return false;
+  }
+
+  // Counts one decoded node (go-yaml's decodeCount/aliasCount) and fails early on an alias bomb.
+  bool count_node(const node& n) {
+    ++decode_count_;
+    if (alias_depth_ > 0) {
+      ++alias_count_;
+      if (n.k == node::kind::scalar) alias_bytes_ += n.text.size();
     }
+    if (alias_count_ > 100 && decode_count_ > 1000 &&
+        static_cast<double>(alias_count_) / static_cast<double>(decode_count_) > allowed_alias_ratio(decode_count_))
+      return excessive_aliasing();
+    // go-yaml shares strings between alias copies; we copy them, so bound the bytes copied too.
+    if (alias_bytes_ > max_alias_bytes) return excessive_aliasing();
+    return true;
+  }
+
+  // Enters the anchor an alias names, refusing one that contains itself.
+  bool enter_alias(const node& alias) {
+    for (const node* a : active_aliases_)
+      if (a == alias.target) {
+        error_ = "anchor '" + alias.text + "' value contains itself";
+        return false;
+      }
+    active_aliases_.push_back(alias.target);
+    ++alias_depth_;
+    return true;
+  }
+  void leave_alias() {
+    active_aliases_.pop_back();
+    --alias_depth_;
+  }
+
+  bool decode(const node& n, value& out) {
+    if (!count_node(n)) return false;
     switch (n.k) {
       case node::kind::scalar: {
         auto v = resolve_scalar(n);
@@ -401,16 +445,26 @@ class composer {
         return true;
       }
       case node::kind::alias: {
-        for (const node* a : active_aliases_)
-          if (a == n.target) {
-            error_ = "anchor '" + n.text + "' value contains itself";
-            return false;
-          }
-        active_aliases_.push_back(n.target);
+        if (!enter_alias(n)) return false;
         const bool ok = decode(*n.target, out);
-        active_aliases_.pop_back();
+        leave_alias();
         return ok;
       }
+      default: break;
+    }
+    // Aliases can nest a tree deeper than the text does: bound the depth of the result too.
+    if (value_depth_ >= max_depth) {
+      error_ = "exceeded max depth of " + std::to_string(max_depth);
+      return false;
+    }
+    ++value_depth_;
+    const bool ok = decode_collection(n, out);
+    --value_depth_;
+    return ok;
+  }
+
+  bool decode_collection(const node& n, value& out) {
+    switch (n.k) {
       case node::kind::sequence: {
         sequence seq;
         seq.reserve(n.children.size());
@@ -423,19 +477,21 @@ class composer {
       }
       case node::kind::mapping: {
         out = value(mapping{});
-        return decode_into(n, out);
+        mapping_index index;
+        return decode_into(n, out, index);
       }
+      default: return true;
     }
-    return true;
   }
 
-  // Decodes mapping node `n` into the existing map `out` (merge keys reuse it, as go-yaml does).
-  bool decode_into(const node& n, value& out) {
+  // Decodes mapping node `n` into the existing map `out` (merge keys reuse it, as go-yaml does);
+  // `index` indexes the keys of `out`.
+  bool decode_into(const node& n, value& out, mapping_index& index) {
     for (std::size_t i = 0; i + 1 < n.children.size(); i += 2) {
       const node& kn = *n.children[i];
       const node& vn = *n.children[i + 1];
       if (is_merge(kn)) {
-        if (!merge(vn, out)) return false;
+        if (!merge(vn, out, index)) return false;
         continue;
       }
       value k;
@@ -446,36 +502,46 @@ class composer {
       }
       value v;
       if (!decode(vn, v)) return false;
-      if (value* existing = out.find(k)) {
+      if (map_entry* existing = index.find(out.as_mapping(), k)) {
         if (strict_) {
           terrors_.push_back("line " + std::to_string(vn.line + 1) + ": key " + go_sharp_v(k) +
                              " already set in map");
         } else {
-          *existing = std::move(v);
+          existing->val = std::move(v);
         }
         continue;
       }
-      out.as_mapping().push_back(map_entry{std::move(k), std::move(v)});
+      index.add(out.as_mapping(), std::move(k), std::move(v));
     }
     return true;
   }
 
-  bool merge(const node& n, value& out) {
+  // Merges one aliased map into `out`, counted and checked like any alias.
+  bool merge_alias(const node& alias, value& out, mapping_index& index) {
+    if (!count_node(alias) || !enter_alias(alias)) return false;
+    const bool ok = count_node(*alias.target) && decode_into(*alias.target, out, index);
+    leave_alias();
+    return ok;
+  }
+
+  bool merge(const node& n, value& out, mapping_index& index) {
     auto want_map = [&] {
       error_ = "map merge requires map or sequence of maps as the value";
       return false;
     };
     auto resolved = [](const node& x) -> const node& { return x.k == node::kind::alias ? *x.target : x; };
     switch (n.k) {
-      case node::kind::mapping: return decode_into(n, out);
+      case node::kind::mapping: return count_node(n) && decode_into(n, out, index);
       case node::kind::alias:
         if (resolved(n).k != node::kind::mapping) return want_map();
-        return decode_into(resolved(n), out);
+        return merge_alias(n, out, index);
       case node::kind::sequence:
         for (std::size_t i = n.children.size(); i-- > 0;) {
           const node& c = *n.children[i];
           if (resolved(c).k != node::kind::mapping) return want_map();
-          if (!decode_into(resolved(c), out)) return false;
+          const bool ok = c.k == node::kind::alias ? merge_alias(c, out, index)
+                                                   : count_node(c) && decode_into(c, out, index);
+          if (!ok) return false;
         }
         return true;
       default: return want_map();
@@ -497,8 +563,16 @@ class composer {
   std::vector<const node*> active_aliases_;
   std::vector<std::string> terrors_;
   std::size_t decode_count_ = 0;
-  static constexpr int max_depth = 10000;
-  int depth_ = 0;
+  std::size_t alias_count_ = 0;
+  std::size_t alias_bytes_ = 0;
+  int alias_depth_ = 0;
+  static constexpr int max_depth = taskstep::max_depth;
+  int depth_ = 0;        // nesting of the text
+  int value_depth_ = 0;  // nesting of the decoded tree (aliases included)
+
+ public:
+  //! Scalar bytes that alias expansion may copy before `document contains excessive aliasing`.
+  static constexpr std::size_t max_alias_bytes = std::size_t{64} << 20;
 };
 
 }  // namespace detail
