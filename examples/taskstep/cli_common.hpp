@@ -8,13 +8,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "args.hpp"
 #include "taskstep/config/config.hpp"
 
 namespace taskstep_cli {
@@ -77,10 +76,6 @@ inline bool read_file(const std::string& path, std::string& out, std::string& er
   return true;
 }
 
-// Variables from -v/-y (in command-line order, later wins) and -l files (later files first).
-struct var_options {
-  std::vector<std::string> strings, yamls, files, params;
-};
 
 struct usage_error {
   std::string message;

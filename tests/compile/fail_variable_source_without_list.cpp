@@ -1,4 +1,5 @@
 // Must not compile: a variable source must also list() what it holds.
+// expect: taskstep: V is not a variable_source: it needs get(const var_reference&) const -> lookup_result and list() const -> std::vector<var_reference>
 #include "taskstep/vars/template.hpp"
 
 struct only_get {

@@ -348,8 +348,9 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
 }  // namespace detail
 
 //! Resolves `{{name}}` and `((name))` references in `tree` with `vars` (`TemplateResolver.Resolve`).
-template <variable_source V>
+template <class V>
 result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
+  static_assert(variable_source<V>, TASKSTEP_VARIABLE_SOURCE_MESSAGE);
   if (detail::has_old_style(tree)) {
     std::vector<const static_vars*> statics;
     detail::collect_statics(vars, statics);

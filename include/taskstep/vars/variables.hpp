@@ -25,6 +25,11 @@ namespace taskstep::vars {
 //! What a lookup returns: a value when found, nullopt when the source does not have it, or an error.
 using lookup_result = result<std::optional<value>>;
 
+//! The sentence a policy that is not a variable_source gets, first, at every entry point taking one.
+#define TASKSTEP_VARIABLE_SOURCE_MESSAGE                                                             \
+  "taskstep: V is not a variable_source: it needs get(const var_reference&) const -> lookup_result " \
+  "and list() const -> std::vector<var_reference>"
+
 //! A source of variable values (Concourse's `vars.Variables`).
 template <class S>
 concept variable_source = requires(const S& s, const var_reference& ref) {
