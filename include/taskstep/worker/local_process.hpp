@@ -421,9 +421,9 @@ struct local_signals {
       auto now_tree = descendants(pid);
       tree.insert(tree.end(), now_tree.begin(), now_tree.end());
     }
-    (void)::kill(-pid, sig);
-    if (cgroups.tracking()) cgroups.signal_all(sig);
-    else signal_entries(tree, sig);
+    (void)::kill(-pid, sig);  // the group once; below only those that left it (setsid)
+    if (cgroups.tracking()) cgroups.signal_all(sig, pid);
+    else signal_entries(tree, sig, pid);
   }
   void signal_graceful() { signal(SIGTERM); }
   void signal_kill() {

@@ -145,8 +145,12 @@ class run_cgroups {
     return out;
   }
 
-  void signal_all(int sig) const {
-    for (pid_t pid : members()) (void)::kill(pid, sig);
+  // Sends `sig` to every process in the run's cgroups, except members of process group
+  // `signalled_group` (already signalled with `kill(-group)`: a second SIGTERM would run a task's
+  // trap twice).
+  void signal_all(int sig, pid_t signalled_group = 0) const {
+    for (pid_t pid : members())
+      if (signalled_group == 0 || ::getpgid(pid) != signalled_group) (void)::kill(pid, sig);
   }
 
   // SIGKILLs everything in the run's cgroup: `cgroup.kill` when the kernel has it (atomic, catches

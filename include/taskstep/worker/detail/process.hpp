@@ -280,11 +280,15 @@ inline std::vector<proc_entry> descendants(pid_t root) {
 }
 
 // Sends `sig` to each process that is still the one recorded (same start time).
-inline void signal_entries(const std::vector<proc_entry>& procs, int sig) {
+// Sends `sig` to each of `procs` still running (same start time), except members of process group
+// `signalled_group` (already signalled with `kill(-group)`: a signal must arrive once).
+inline void signal_entries(const std::vector<proc_entry>& procs, int sig, pid_t signalled_group = 0) {
   for (const auto& p : procs) {
     pid_t parent = 0;
     std::uint64_t start = 0;
-    if (read_stat(p.pid, parent, start) && start == p.start) (void)::kill(p.pid, sig);
+    if (!read_stat(p.pid, parent, start) || start != p.start) continue;
+    if (signalled_group != 0 && ::getpgid(p.pid) == signalled_group) continue;
+    (void)::kill(p.pid, sig);
   }
 }
 
