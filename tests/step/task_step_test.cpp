@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "common/temp_dir.hpp"
 #include "step/step_support.hpp"
 #include "taskstep/config/config.hpp"
 #include "taskstep/image/concourse_resolver.hpp"
@@ -201,6 +202,46 @@ TEST_CASE("env holds params as NAME=value, run.user wins over the image's", "[st
   CHECK(w.last_process.user == "me");
 }
 
+TEST_CASE("an image artifact's metadata is read by the resolver and merged once with params and run.user", "[step][image]") {
+  test::temp_dir img;
+  img.write("metadata.json", R"({"env": ["PATH=/img/bin", "FROM_IMAGE=1"], "user": "image-user"})");
+  memory_artifacts a;
+  a.add("img", img.path());
+  for (const std::string user : {"", "me"}) {
+    scripted_worker w;
+    step::single_worker set(w);
+    auto p = plan_with("platform: linux\nrun: {path: x" + (user.empty() ? std::string() : ", user: " + user) +
+                       "}\nparams: {A: yes}\n");
+    p.image = "img";
+    auto s = make_step(p, w, set);
+    step::recording_delegate d;
+    REQUIRE(s.run(a, d));
+    CHECK(w.last_spec.env == std::vector<std::string>{"PATH=/img/bin", "FROM_IMAGE=1", "A=true"});
+    CHECK(w.last_spec.user == (user.empty() ? "image-user" : user));
+    CHECK(w.last_process.user == w.last_spec.user);
+    REQUIRE(std::holds_alternative<image_artifact>(w.last_spec.image));
+    CHECK(std::get<image_artifact>(w.last_spec.image).metadata.env.size() == 2);
+  }
+}
+
+TEST_CASE("malformed metadata of the step's image artifact errors before the run", "[step][image]") {
+  test::temp_dir img;
+  img.write("metadata.json", R"({"user": 7})");
+  memory_artifacts a;
+  a.add("img", img.path());
+  scripted_worker w;
+  step::single_worker set(w);
+  auto p = plan_with("platform: linux\nrun: {path: x}\n");
+  p.image = "img";
+  auto s = make_step(p, w, set);
+  step::recording_delegate d;
+  auto r = s.run(a, d);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message() == "malformed image metadata: " + (img.path() / "metadata.json").string() +
+                                   ": field \"user\": expected a string, got number");
+  CHECK(w.runs == 0);
+}
+
 TEST_CASE("outputs are registered under output_mapping names, also for failed runs", "[step][outputs]") {
   scripted_worker w;
   w.status = 1;
@@ -264,6 +305,43 @@ TEST_CASE("the step's timeout stops the run and reports timeout exceeded", "[ste
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == errc::timeout);
   CHECK(d.events.back() == "errored timeout exceeded");
+}
+
+namespace {
+// A Timer policy whose deadline has always passed: it requests the stop as it is armed.
+struct expired_timer {
+  struct armed {
+    bool fired() const { return true; }
+  };
+  armed start(std::chrono::milliseconds, std::stop_source target) const {
+    target.request_stop();
+    return {};
+  }
+};
+}  // namespace
+
+TEST_CASE("the step's timeout comes from its Timer policy", "[step][cancel]") {
+  scripted_worker w;
+  w.wait_for_stop = true;
+  step::single_worker set(w);
+  step::step_options o;
+  o.timeout = std::chrono::hours(1);
+  auto p = plan_with("platform: linux\nrun: {path: x}\n");
+  step::basic_task_step s(p, config::static_source(*p.config), image::concourse_resolver{}, placement::first_fit{}, set,
+                          o, expired_timer{});
+  memory_artifacts a;
+  step::recording_delegate d;
+  auto r = s.run(a, d);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == errc::timeout);
+  CHECK(d.events.back() == "errored timeout exceeded");
+
+  step::step_options no_timeout;  // not armed without a timeout: the run is not stopped
+  scripted_worker quick;
+  step::single_worker quick_set(quick);
+  step::basic_task_step t(p, config::static_source(*p.config), image::concourse_resolver{}, placement::first_fit{},
+                          quick_set, no_timeout, expired_timer{});
+  REQUIRE(t.run(a, d));
 }
 
 TEST_CASE("credential values are redacted from the task's output", "[step][redaction]") {

@@ -17,10 +17,18 @@ namespace taskstep {
 
 //! No image: the worker's default root filesystem (the host, for the local worker).
 struct no_image {};
-//! An image artifact: a directory with `rootfs/` and `metadata.json` ({env, user}).
+//! What an image adds to its container (its `metadata.json`): environment and default user.
+struct image_metadata {
+  std::vector<std::string> env;  //!< `NAME=value`, put before the task's params
+  std::string user;              //!< the user when the task names none (`run.user`)
+};
+//! An image artifact: a directory with `rootfs/` and `metadata.json`, and that file's content as
+//! whoever produced the artifact read it (`image::read_metadata`; the image resolver for a step's
+//! `image:`, the fetcher's caller for an `image_resource`). Workers never read the file again.
 struct image_artifact {
   std::string name;
   std::filesystem::path dir;
+  image_metadata metadata;
 };
 //! An image to fetch from a resource (`image_resource`).
 struct image_resource_spec {
@@ -71,6 +79,15 @@ struct container_spec {
   std::string step_name;
   std::string job;                  //!< cache key part; empty for one-off builds
 };
+
+//! The one place an image's metadata meets the task's settings, as Concourse builds the container
+//! spec: the image's env first, then the task's (`spec.env`, from params); the task's user
+//! (`spec.user`, from `run.user`), else the image's. The step applies a step's image artifact, and
+//! `worker::with_images` / `worker::oci_runc` an `image_resource` they fetched, through this.
+inline void apply_image_metadata(container_spec& spec, const image_metadata& image) {
+  spec.env.insert(spec.env.begin(), image.env.begin(), image.env.end());
+  if (spec.user.empty()) spec.user = image.user;
+}
 
 //! The process to start in the container.
 struct process_spec {

@@ -78,8 +78,8 @@ class callable_step {
 namespace detail {
 template <class T>
 struct is_task_step : std::false_type {};
-template <class C, class I, class P, class W>
-struct is_task_step<taskstep::step::basic_task_step<C, I, P, W>> : std::true_type {};
+template <class C, class I, class P, class W, class T>
+struct is_task_step<taskstep::step::basic_task_step<C, I, P, W, T>> : std::true_type {};
 }  // namespace detail
 
 //! What the factories do with each argument: a plan step as it is, a `basic_task_step` in `task`,

@@ -10,22 +10,28 @@
 //! streamed (credentials redacted) → `finished(status)` → outputs registered (output_mapping) → caches
 //! committed for job builds. A stopped run still registers its outputs and reports `interrupted` or,
 //! when the step's own timeout fired, `timeout exceeded`. A non-zero exit is a failure, not an error.
+//!
+//! The step owns no I/O: the image resolver reads an image artifact's `metadata.json`, the step
+//! merges it with `apply_image_metadata`, and the `Timer` policy (step/timer.hpp) makes the timeout fire.
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <fmt/format.h>
+#include <range/v3/algorithm/copy.hpp>
+#include <range/v3/iterator/insert_iterators.hpp>
+#include <range/v3/view/filter.hpp>
+#include <range/v3/view/transform.hpp>
 
 #include "taskstep/config/concepts.hpp"
 #include "taskstep/core/artifact.hpp"
@@ -34,9 +40,9 @@
 #include "taskstep/core/task_plan.hpp"
 #include "taskstep/core/working_dir.hpp"
 #include "taskstep/image/concepts.hpp"
-#include "taskstep/image/metadata.hpp"
 #include "taskstep/placement/placement.hpp"
 #include "taskstep/step/delegate.hpp"
+#include "taskstep/step/timer.hpp"
 #include "taskstep/vars/redact.hpp"
 #include "taskstep/vars/variables.hpp"
 #include "taskstep/worker/pool.hpp"
@@ -231,23 +237,26 @@ inline std::vector<std::pair<std::string, std::string>> output_names(const task_
 //! - `ConfigSource` models `config::config_source` (e.g. `file_source | override_params | interpolate | validating`);
 //! - `ImageResolver` models `image::image_resolver` (e.g. `image::concourse_resolver`);
 //! - `PlacementStrategy` models `placement::placement_strategy` (e.g. `placement::volume_locality`);
-//! - `Workers` models `worker_set` (e.g. `worker::worker_pool<local_process>`, or `single_worker<W>`).
-template <class ConfigSource, class ImageResolver, class PlacementStrategy, class Workers>
+//! - `Workers` models `worker_set` (e.g. `worker::worker_pool<local_process>`, or `single_worker<W>`);
+//! - `Timer` models `step_timer` (default `thread_timer`): it fires `step_options::timeout`.
+template <class ConfigSource, class ImageResolver, class PlacementStrategy, class Workers, class Timer = thread_timer>
 class basic_task_step {
   static_assert(config::config_source<ConfigSource>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
   static_assert(image::image_resolver<ImageResolver>, TASKSTEP_IMAGE_RESOLVER_MESSAGE);
   static_assert(placement::placement_strategy<PlacementStrategy>, TASKSTEP_PLACEMENT_STRATEGY_MESSAGE);
   static_assert(worker_set<Workers>, TASKSTEP_WORKER_SET_MESSAGE);
+  static_assert(step_timer<Timer>, TASKSTEP_STEP_TIMER_MESSAGE);
 
  public:
   basic_task_step(task_plan plan, ConfigSource source, ImageResolver resolver, PlacementStrategy strategy,
-                  Workers& workers, step_options options = {})
+                  Workers& workers, step_options options = {}, Timer timer = {})
       : plan_(std::move(plan)),
         source_(std::move(source)),
         resolver_(std::move(resolver)),
         strategy_(std::move(strategy)),
         workers_(workers),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        timer_(std::move(timer)) {}
 
   //! Runs the step. `Artifacts` is the build's `artifact_repository` (inputs and the image are found
   //! in it, outputs added to it; e.g. `artifact::directory_repository`). Errors are returned and also
@@ -292,25 +301,14 @@ class basic_task_step {
     auto spec = container_for(config, *image, artifacts);
     if (!spec) return fail(spec.error());
 
-    // A stop source that fires on the caller's stop or on the step's own timeout.
+    // A stop source that fires on the caller's stop or on the step's own timeout (the Timer's).
     std::stop_source stopper;
     std::stop_callback forward(outer, [&] { stopper.request_stop(); });
-    bool timed_out = false;
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::jthread timer;
-    if (options_.timeout) {
-      timer = std::jthread([&, deadline = clamp_wait(*options_.timeout)](std::stop_token st) {
-        std::unique_lock lock(m);
-        if (!cv.wait_for(lock, st, deadline, [] { return false; }) && !st.stop_requested()) {
-          timed_out = true;
-          stopper.request_stop();
-        }
-      });
-    }
+    using armed_timer = decltype(timer_.start(std::chrono::milliseconds{}, stopper));
+    std::optional<armed_timer> timer;
+    if (options_.timeout) timer.emplace(timer_.start(clamp_wait(*options_.timeout), stopper));
     auto stop_reason = [&]() -> error {
-      std::lock_guard lock(m);
-      return timed_out ? error(errc::timeout, "timeout exceeded") : error(errc::cancelled, "interrupted");
+      return timer && timer->fired() ? error(errc::timeout, "timeout exceeded") : error(errc::cancelled, "interrupted");
     };
 
     std::vector<worker_info> infos = workers_.infos();
@@ -326,15 +324,13 @@ class basic_task_step {
     detail::redacting_io<Delegate> io(delegate, shown, secrets);
     auto ran = workers_.run(*index, *spec, process, io, stopper.get_token());
     io.flush();
-    if (timer.joinable()) {
-      timer.request_stop();
-      timer.join();
-    }
+    const error stopped_by = stop_reason();  // a deadline that stopped the run fired before the stop
+    timer.reset();
     if (!ran) return fail(ran.error());
 
     if (ran->stopped) {
       register_outputs(config, *ran, artifacts);
-      return fail(stop_reason());
+      return fail(stopped_by);
     }
     delegate.finished(ran->exit_status);
     register_outputs(config, *ran, artifacts);
@@ -359,35 +355,30 @@ class basic_task_step {
     spec.cpu = config.container_limits ? config.container_limits->cpu : std::nullopt;
     spec.memory = config.container_limits ? config.container_limits->memory : std::nullopt;
 
-    std::string image_user;
+    spec.env = environment(config.params);
+    spec.user = config.run.user;
     if (const auto* artifact = std::get_if<image_artifact>(&image)) {
-      auto meta = image::read_metadata(artifact->dir);
-      if (!meta) return fail(meta.error());
-      spec.env = meta->env;
-      image_user = meta->user;
+      apply_image_metadata(spec, artifact->metadata);  // read by the resolver
       spec.privileged = plan_.privileged;
     } else if (const auto* resource = std::get_if<image_resource_spec>(&image)) {
       spec.resource_type = resource->resource.type;
       spec.privileged = plan_.privileged;
     }
-    for (const auto& e : environment(config.params)) spec.env.push_back(e);
-    spec.user = config.run.user.empty() ? image_user : config.run.user;
 
-    std::vector<std::string> missing;
-    for (const auto& in : config.inputs) {
+    // Concourse's artifact names of the inputs (after input_mapping); the required ones not in the build are missing.
+    auto artifact_of = [this](const task_input_config& in) {
       auto it = plan_.input_mapping.find(in.name);
-      const std::string artifact = it == plan_.input_mapping.end() ? in.name : it->second;
-      const std::filesystem::path* dir = artifacts.find(artifact);
-      if (dir == nullptr) {
-        if (!in.optional) missing.push_back(artifact);
-        continue;
-      }
-      spec.inputs.push_back(input_mount{in.name, artifact, *dir, clean_path(in.path.empty() ? in.name : in.path)});
-    }
-    if (!missing.empty()) {
-      std::string msg = "missing inputs: ";
-      for (std::size_t i = 0; i < missing.size(); ++i) msg += (i ? ", " : "") + missing[i];
-      return fail(errc::missing_inputs, msg);
+      return it == plan_.input_mapping.end() ? in.name : it->second;
+    };
+    auto absent = [&](const task_input_config& in) { return !in.optional && artifacts.find(artifact_of(in)) == nullptr; };
+    std::vector<std::string> missing;  // copied, not `to<vector>`: that walks a filtered range twice
+    ranges::copy(config.inputs | ranges::views::filter(absent) | ranges::views::transform(artifact_of),
+                 ranges::back_inserter(missing));
+    if (!missing.empty()) return fail(errc::missing_inputs, fmt::format("missing inputs: {}", fmt::join(missing, ", ")));
+    for (const auto& in : config.inputs) {
+      const std::string artifact = artifact_of(in);
+      if (const std::filesystem::path* dir = artifacts.find(artifact))
+        spec.inputs.push_back(input_mount{in.name, artifact, *dir, clean_path(in.path.empty() ? in.name : in.path)});
     }
     for (const auto& c : config.caches) spec.caches.push_back(cache_mount{clean_path(c.path)});
     for (const auto& o : config.outputs) spec.outputs.push_back(output_mount{o.name, clean_path(o.path.empty() ? o.name : o.path)});
@@ -436,6 +427,7 @@ class basic_task_step {
   PlacementStrategy strategy_;
   Workers& workers_;
   step_options options_;
+  Timer timer_;
 };
 
 }  // namespace taskstep::step

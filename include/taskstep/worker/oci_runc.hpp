@@ -5,9 +5,9 @@
 //! ## What a run does
 //! 1. **Image.** `image_artifact` → `<dir>/rootfs` (its `metadata.json` was applied by the step);
 //!    `rootfs_uri_spec` → `raw:///abs/dir` (other schemes are refused with Concourse's messages);
-//!    `image_resource_spec` → the `Fetcher` (e.g. `image::registry_store`) pulls it; its metadata's
-//!    env comes first and its user applies when the task names none; `no_image` → the options'
-//!    `default_rootfs`, else an error.
+//!    `image_resource_spec` → the `Fetcher` (e.g. `image::registry_store`) pulls it and its
+//!    metadata is applied by `apply_image_metadata`, as the step applies an image artifact's;
+//!    `no_image` → the options' `default_rootfs`, else an error.
 //! 2. **Bundle.** `oci::prepare_container` makes the run directory, mounts the image's rootfs as a
 //!    copy-on-write overlay, stages the working directory at Concourse's `/tmp/build/<8 hex>` with
 //!    inputs (overlayfs inside the container: O(1), the source never changes), outputs and caches,
@@ -199,8 +199,10 @@ class oci_runc {
       if (const auto& why = user_namespace_unavailable_reason(); !why.empty()) return fail(errc::worker, why);
     }
 
-    // 1. The image.
+    // 1. The image (a fetched image_resource's metadata applied as for an image artifact).
     oci::image_root image;
+    container_spec with_image;
+    const container_spec* spec_in = &container;
     if (const auto* art = std::get_if<image_artifact>(&container.image)) {
       image.rootfs = art->dir / "rootfs";
     } else if (const auto* uri = std::get_if<rootfs_uri_spec>(&container.image)) {
@@ -217,21 +219,15 @@ class oci_runc {
       image.rootfs = fetched->dir / "rootfs";
       auto meta = image::read_metadata(fetched->dir);
       if (!meta) return fail(meta.error());
-      image.env = std::move(meta->env);
-      image.user = std::move(meta->user);
+      with_image = container;
+      apply_image_metadata(with_image, *meta);
+      spec_in = &with_image;
     } else if (!options_.default_rootfs.empty()) {
       image.rootfs = options_.default_rootfs;
     } else {
       return fail(errc::worker,
                   "the task has no image: the oci worker needs image_resource, rootfs_uri or an image artifact "
                   "(or a default rootfs for the worker)");
-    }
-    container_spec with_user;
-    const container_spec* spec_in = &container;
-    if (container.user.empty() && !image.user.empty()) {
-      with_user = container;
-      with_user.user = image.user;
-      spec_in = &with_user;
     }
 
     // 2. The bundle.

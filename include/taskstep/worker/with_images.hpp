@@ -2,9 +2,10 @@
 //! \file
 //! `with_images<W, Fetcher>`: gives any worker `image_resource` support. Before the run it pulls
 //! the image with `Fetcher` (e.g. `image::registry_store`) and hands the inner worker an image
-//! artifact instead: the fetched directory (`rootfs/` + `metadata.json`), the image's `env` put
-//! before the task's, and its `user` used when the task names none — what the step does for an
-//! image artifact. Everything else (info, caches, release, refresh) is the inner worker's.
+//! artifact instead: the fetched directory (`rootfs/` + `metadata.json`), its metadata applied by
+//! `apply_image_metadata` (the image's `env` before the task's, its `user` when the task names
+//! none), as the step applies a step's image artifact. Everything else (info, caches, release,
+//! refresh) is the inner worker's.
 //! Used for the Slurm worker; `oci_runc` takes a fetcher itself.
 
 #include <stop_token>
@@ -44,10 +45,8 @@ class with_images : public worker_decorator<W> {
     auto meta = image::read_metadata(fetched->dir);
     if (!meta) return fail(meta.error());
     container_spec with_image = container;
-    with_image.image = image_artifact{"image_resource", fetched->dir};
-    with_image.env = std::move(meta->env);
-    with_image.env.insert(with_image.env.end(), container.env.begin(), container.env.end());
-    if (with_image.user.empty()) with_image.user = meta->user;
+    apply_image_metadata(with_image, *meta);
+    with_image.image = image_artifact{"image_resource", fetched->dir, std::move(*meta)};
     return this->inner_.run(with_image, process, io, std::move(stop));
   }
 

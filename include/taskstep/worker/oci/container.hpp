@@ -50,11 +50,10 @@
 
 namespace taskstep::worker::oci {
 
-//! A resolved image: its root filesystem and what its metadata adds (env first, user if none given).
+//! A resolved image: its root filesystem. Its metadata is already in the container spec
+//! (`apply_image_metadata`).
 struct image_root {
   std::filesystem::path rootfs;
-  std::vector<std::string> env;
-  std::string user;
 };
 
 //! A prepared run. Owns the run directory: the destructor unmounts the rootfs and removes the
@@ -277,8 +276,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   spec.gid = user->gid;
   spec.memory = container.memory;
   spec.cpu_shares = container.cpu;
-  spec.env = image.env;
-  spec.env.insert(spec.env.end(), container.env.begin(), container.env.end());
+  spec.env = container.env;
   const std::string working_dir = container.working_dir.empty() ? "/tmp/build/taskstep" : container.working_dir;
   spec.cwd = detail::inside(working_dir, *dir_rel);
   spec.args.push_back(process.path);
