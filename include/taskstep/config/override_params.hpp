@@ -14,18 +14,19 @@
 
 #include "taskstep/config/concepts.hpp"
 #include "taskstep/core/json.hpp"
+#include "taskstep/yaml/convert.hpp"
 #include "taskstep/yaml/decode.hpp"
 
 namespace taskstep::config {
 
 //! The environment string Concourse 6.7 makes of a pipeline step's param value.
 inline result<std::string> step_param_string(value v) {
-  if (auto r = yaml::detail::stringify_keys(v); !r) return fail(r.error().prefixed("error converting YAML to JSON: "));
+  if (auto r = yaml::stringify_keys(v); !r) return fail(r.error().prefixed("error converting YAML to JSON: "));
   if (auto json = to_json(v); !json) return fail(json.error().prefixed("error converting YAML to JSON: "));
-  yaml::detail::sanitize_utf8(v);
-  value go = yaml::detail::to_go_interface(v);
-  if (auto r = yaml::detail::json_to_yaml_roundtrip(go); !r) return fail(r.error());  // -0 → 0, as the pipeline parse does
-  return yaml::detail::coerced_string(go);
+  yaml::sanitize_utf8(v);
+  value go = yaml::to_go_interface(v);
+  if (auto r = yaml::json_to_yaml_roundtrip(go); !r) return fail(r.error());  // -0 → 0, as the pipeline parse does
+  return yaml::coerced_string(go);
 }
 
 //! Decorator: fetches from `Inner`, then sets every step param. Models `config_source`.

@@ -12,6 +12,7 @@
 
 #include "taskstep/core/result.hpp"
 #include "taskstep/vars/variables.hpp"
+#include "taskstep/yaml/convert.hpp"
 #include "taskstep/yaml/decode.hpp"
 
 namespace taskstep::config {
@@ -44,16 +45,16 @@ inline result<var_pair> parse_yaml_var_pair(std::string_view arg) {
 inline result<vars::static_vars> load_vars_file(std::string_view text) {
   auto tree = yaml::parse(text, /*strict=*/false);
   if (!tree) return fail(errc::usage, fmt::format("error converting YAML to JSON: {}", tree.error().message()));
-  if (auto r = yaml::detail::stringify_keys(*tree); !r) return fail(r.error().prefixed("error converting YAML to JSON: "));
+  if (auto r = yaml::stringify_keys(*tree); !r) return fail(r.error().prefixed("error converting YAML to JSON: "));
   if (auto json = to_json(*tree); !json) return fail(json.error().prefixed("error converting YAML to JSON: "));
   vars::static_vars out;
   if (tree->is_null()) return out;
   if (!tree->is_mapping())
     return fail(errc::usage, fmt::format("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} "
                                          "into Go value of type vars.StaticVariables",
-                                         yaml::detail::json_kind(*tree)));
-  yaml::detail::sanitize_utf8(*tree);
-  const value go = yaml::detail::to_go_interface(*tree);
+                                         yaml::json_kind(*tree)));
+  yaml::sanitize_utf8(*tree);
+  const value go = yaml::to_go_interface(*tree);
   for (const auto& e : go.as_mapping()) out.set(e.key.as_string(), e.val);
   return out;
 }

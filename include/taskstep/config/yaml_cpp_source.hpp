@@ -19,6 +19,7 @@
 #include "taskstep/config/concepts.hpp"
 #include "taskstep/core/json.hpp"
 #include "taskstep/core/value.hpp"
+#include "taskstep/yaml/convert.hpp"
 #include "taskstep/yaml/decode.hpp"
 #include "taskstep/yaml/parse.hpp"
 
@@ -65,11 +66,7 @@ class yaml_cpp_reader {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null: out = value(); return true;
       case YAML::NodeType::Scalar: {
-        yaml::detail::node scalar;
-        scalar.text = n.Scalar();
-        scalar.implicit = is_plain(n);
-        if (!is_plain(n) && n.Tag() != "!") scalar.tag = n.Tag();
-        auto v = yaml::detail::resolve_scalar(scalar);
+        auto v = yaml::resolve_scalar(n.Scalar(), is_plain(n), !is_plain(n) && n.Tag() != "!" ? n.Tag() : std::string());
         if (!v) return failed(v.error().message());
         out = std::move(*v);
         return true;

@@ -154,6 +154,7 @@
 #include "taskstep/core/working_dir.hpp"
 #include "taskstep/worker/detail/cgroup.hpp"
 #include "taskstep/worker/detail/process.hpp"
+#include "taskstep/worker/detail/run.hpp"
 #include "taskstep/worker/detail/run_paths.hpp"
 #include "taskstep/worker/reaper.hpp"
 #include "taskstep/worker/supervisor.hpp"
@@ -185,55 +186,6 @@ struct local_process_options {
 };
 
 namespace detail {
-
-// The process_io as a pair of function pointers: keeps the run loop out of the template.
-struct io_ref {
-  void* self;
-  void (*starting)(void*);
-  void (*write)(void*, std::string_view, bool is_err);
-};
-
-template <process_io IO>
-io_ref make_io_ref(IO& io) {
-  return {&io, [](void* self) { static_cast<IO*>(self)->starting(); },
-          [](void* self, std::string_view bytes, bool is_err) {
-            if (is_err) static_cast<IO*>(self)->err(bytes);
-            else static_cast<IO*>(self)->out(bytes);
-          }};
-}
-
-// Where a run lives, and what must be undone if it is abandoned.
-struct run_dir {
-  std::filesystem::path root;                  // <work_root>/run-XXXXXX
-  std::vector<std::filesystem::path> mounted;  // overlay targets, in mount order
-  bool keep = false;
-
-  run_dir() = default;
-  run_dir(const run_dir&) = delete;
-  run_dir& operator=(const run_dir&) = delete;
-  ~run_dir() {
-    unmount_all();
-    if (!keep && !root.empty()) (void)artifact::remove_tree(root);
-  }
-  void unmount_all() {
-    for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) (void)artifact::unmount(*it);
-    mounted.clear();
-  }
-};
-
-// Kills and reaps a spawned process if the run loop is left early (e.g. the io threw).
-struct child_guard {
-  pid_t pid = -1;
-  run_cgroups* cgroups = nullptr;
-  ~child_guard() {
-    if (pid <= 0) return;
-    (void)::kill(-pid, SIGKILL);
-    if (cgroups != nullptr) cgroups->kill_all();
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-};
 
 // The user to run as: nullopt = as the worker; else (uid, gid, name).
 struct run_as {
