@@ -34,8 +34,4 @@ TEST_CASE("stringify_keys, to_go_interface and coerced_string give a param's env
   CHECK(yaml::coerced_string(go) == R"({"1":"a","true":[2,0]})");
   CHECK(yaml::coerced_string(value()) == "");
   CHECK(yaml::coerced_string(value("x")) == "x");
-
-  auto nested = yaml::parse("{[1]: x}", false);
-  REQUIRE(nested);
-  CHECK_FALSE(yaml::stringify_keys(*nested));
 }
