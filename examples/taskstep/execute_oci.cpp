@@ -2,6 +2,7 @@
 // containers, images pulled into the image store.
 
 #include <memory>
+#include <utility>
 
 #include "execute_call.hpp"
 #include "taskstep/build/one_off.hpp"
@@ -15,8 +16,9 @@ namespace {
 
 using oci_worker = taskstep::worker::oci_runc<taskstep::image::registry_store>;
 
-oci_worker make_oci(const execute_args& a, const std::filesystem::path& run_root, const std::filesystem::path& cache_root,
-                    std::chrono::milliseconds grace, std::stop_token immediate = {}) {
+taskstep::worker::oci_runc_options oci_options(const execute_args& a, const std::filesystem::path& run_root,
+                                               const std::filesystem::path& cache_root, std::chrono::milliseconds grace,
+                                               std::stop_token immediate = {}) {
   using namespace taskstep;
   worker::oci_runc_options o;
   o.work_root = run_root;
@@ -25,6 +27,13 @@ oci_worker make_oci(const execute_args& a, const std::filesystem::path& run_root
   o.immediate = std::move(immediate);
   o.user_namespace = !a.no_user_namespace;
   if (!a.runc_root.empty()) o.state_root = std::filesystem::absolute(a.runc_root);
+  return o;
+}
+
+oci_worker make_oci(const execute_args& a, const std::filesystem::path& run_root, const std::filesystem::path& cache_root,
+                    std::chrono::milliseconds grace, std::stop_token immediate = {}) {
+  using namespace taskstep;
+  worker::oci_runc_options o = oci_options(a, run_root, cache_root, grace, std::move(immediate));
   image::registry_options r;
   r.store_root = a.image_store.empty() ? cache_root / "images" : std::filesystem::path(a.image_store);
   r.insecure_registries = a.insecure_registries;
@@ -34,8 +43,8 @@ oci_worker make_oci(const execute_args& a, const std::filesystem::path& run_root
 }  // namespace
 
 std::string oci_unavailable(const execute_args& a) {
-  const auto cache_root = a.cache_dir.empty() ? taskstep::build::default_cache_dir() : std::filesystem::path(a.cache_dir);
-  return make_oci(a, {}, cache_root, std::chrono::seconds(10)).unavailable_reason();
+  // A static probe: no worker is constructed, so nothing is reaped or created only to ask.
+  return oci_worker::unavailable_reason(oci_options(a, {}, {}, std::chrono::seconds(10)));
 }
 
 taskstep::build::build_outcome execute_oci(execute_call& call, task_source source) {

@@ -285,7 +285,7 @@ class basic_task_step {
     auto fetched = source_.fetch();
     // Every credential interpolation used is known once the config is fetched.
     const std::vector<std::string> secrets = secret_pieces();
-    for (const auto& w : source_.warnings()) delegate.err(vars::redact("[WARNING] " + w + "\n", secrets));
+    for (const auto& w : source_.warnings()) delegate.err(vars::redact(fmt::format("[WARNING] {}\n", w), secrets));
     if (!fetched) return fail(fetched.error());
     task_config config = std::move(*fetched);
 

@@ -64,6 +64,8 @@
 #include <variant>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "taskstep/artifact/cache_store.hpp"
 #include "taskstep/core/container_spec.hpp"
 #include "taskstep/core/process_io.hpp"
@@ -107,7 +109,7 @@ struct no_fetcher {
   };
   template <class Progress>
   result<fetched> fetch(const image_resource& r, Progress&&) {
-    return fail(errc::worker, "image_resource of type '" + r.type + "' cannot be fetched: this worker has no image store");
+    return fail(errc::worker, fmt::format("image_resource of type '{}' cannot be fetched: this worker has no image store", r.type));
   }
 };
 
@@ -117,17 +119,18 @@ namespace detail {
 // unshare(2) and _exit), or empty when it can. Not cached: see user_namespace_unavailable_reason.
 inline std::string probe_user_namespace() {
   const pid_t pid = ::fork();
-  if (pid < 0) return std::string("could not fork to probe user namespaces: ") + std::strerror(errno);
+  if (pid < 0) return fmt::format("could not fork to probe user namespaces: {}", std::strerror(errno));
   if (pid == 0) _exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : (errno & 0xff));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   const int err = WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
-  return std::string("this machine cannot create user namespaces (unshare(CLONE_NEWUSER): ") + std::strerror(err) +
-         "; user.max_user_namespaces is 0, or a chroot, container or seccomp policy forbids it): run with "
-         "--no-user-namespace (oci_runc_options::user_namespace = false) to run containers without one, "
-         "where container root is host root";
+  return fmt::format("this machine cannot create user namespaces (unshare(CLONE_NEWUSER): {}; "
+                     "user.max_user_namespaces is 0, or a chroot, container or seccomp policy forbids it): run "
+                     "with --no-user-namespace (oci_runc_options::user_namespace = false) to run containers "
+                     "without one, where container root is host root",
+                     std::strerror(err));
 }
 
 // How many OOM kills the kernel counted in the container's memory cgroup (v1 `memory.oom_control`,
@@ -175,9 +178,13 @@ class oci_runc {
 
   //! Why this machine cannot run containers (not root, no runc, or no user namespaces while
   //! `user_namespace` is on: the message then names `--no-user-namespace`), or empty when it can.
-  [[nodiscard]] std::string unavailable_reason() const {
-    if (auto why = runtime_unavailable_reason(); !why.empty()) return why;
-    if (options_.user_namespace) return user_namespace_unavailable_reason();
+  [[nodiscard]] std::string unavailable_reason() const { return unavailable_reason(options_); }
+
+  //! `unavailable_reason()` of a worker with `options`, without constructing one (so without
+  //! reaping `work_root` or creating anything): a probe for choosing a worker.
+  [[nodiscard]] static std::string unavailable_reason(const oci_runc_options& options) {
+    if (auto why = runtime_unavailable_reason(options); !why.empty()) return why;
+    if (options.user_namespace) return user_namespace_unavailable_reason();
     return {};
   }
 
@@ -193,7 +200,7 @@ class oci_runc {
 
   template <process_io IO>
   result<run_result> run(const container_spec& container, const process_spec& process, IO& io, std::stop_token stop) {
-    if (auto why = runtime_unavailable_reason(); !why.empty()) return fail(errc::worker, why);
+    if (auto why = runtime_unavailable_reason(options_); !why.empty()) return fail(errc::worker, why);
     const bool userns = options_.user_namespace && !container.privileged;
     if (userns) {  // a clear error instead of runc's "failed to unshare user namespace"
       if (const auto& why = user_namespace_unavailable_reason(); !why.empty()) return fail(errc::worker, why);
@@ -311,8 +318,9 @@ class oci_runc {
     if (memory_limited && !out.stopped &&
         detail::oom_kills(options_.cgroup_root, box.spec.cgroups_path) > 0) {
       out.oom_killed = true;
-      io.err("taskstep: the task exceeded its memory limit of " + std::to_string(*container.memory) +
-             " bytes (container_limits.memory) and was killed by the kernel's OOM killer\n");
+      io.err(fmt::format("taskstep: the task exceeded its memory limit of {} bytes (container_limits.memory) and "
+                         "was killed by the kernel's OOM killer\n",
+                         *container.memory));
     }
     out.exit_status = status;
     return out;  // guard deletes the container, box unmounts and cleans up (keeping outputs/caches)
@@ -335,16 +343,17 @@ class oci_runc {
     for (auto p = std::filesystem::absolute(work_root); ; p = p.parent_path()) {
       struct stat st {};
       if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
-        return "the oci worker's work root " + work_root.string() + " is not reachable from a user namespace: " +
-               p.string() + " lacks the search permission for others (chmod o+x it, or turn user_namespace off)";
+        return fmt::format("the oci worker's work root {} is not reachable from a user namespace: {} lacks the "
+                           "search permission for others (chmod o+x it, or turn user_namespace off)",
+                           work_root.string(), p.string());
       if (p == p.root_path()) break;
     }
     return {};
   }
 
-  std::string runtime_unavailable_reason() const {
-    if (::geteuid() != 0) return "the oci worker needs root to run runc (running as uid " + std::to_string(::geteuid()) + ")";
-    if (!detail::find_program(options_.runc, detail::default_path, "/"))
+  static std::string runtime_unavailable_reason(const oci_runc_options& options) {
+    if (::geteuid() != 0) return fmt::format("the oci worker needs root to run runc (running as uid {})", ::geteuid());
+    if (!detail::find_program(options.runc, detail::default_path, "/"))
       return "runc was not found in PATH (install Debian's runc package)";
     return {};
   }

@@ -65,6 +65,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "taskstep/core/result.hpp"
 #include "taskstep/worker/detail/process.hpp"
 
@@ -333,7 +335,7 @@ class watchdog {
     // A socket rather than a pipe: send(MSG_NOSIGNAL) cannot raise SIGPIPE in a host program.
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-      return fail(errc::worker, std::string("watchdog: socketpair: ") + std::strerror(errno));
+      return fail(errc::worker, fmt::format("watchdog: socketpair: {}", std::strerror(errno)));
     detail::unique_fd read_end(fds[0]), write_end(fds[1]);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -343,16 +345,7 @@ class watchdog {
     posix_spawn_file_actions_addchdir_np(&actions, "/");
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);  // a terminal's Ctrl-C goes to taskstep's group, not here
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    detail::init_new_group_attributes(attr);  // its own group: a terminal's Ctrl-C goes to taskstep's, not here
     std::string sh = "/bin/sh", dash_c = "-c", name = "taskstep-watchdog";
     char* argv[] = {sh.data(), dash_c.data(), script.data(), name.data(), nullptr};
     std::vector<std::string> env = plan.env;
@@ -364,7 +357,7 @@ class watchdog {
     const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
-    if (rc != 0) return fail(errc::worker, std::string("watchdog: could not start /bin/sh: ") + std::strerror(rc));
+    if (rc != 0) return fail(errc::worker, fmt::format("watchdog: could not start /bin/sh: {}", std::strerror(rc)));
     watchdog w;
     w.pid_ = pid;
     w.pipe_ = std::move(write_end);

@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "taskstep/artifact/staging.hpp"
+#include <fmt/core.h>
+
 #include "taskstep/core/result.hpp"
 
 namespace taskstep::worker::detail {
@@ -131,14 +133,30 @@ struct spawned_process {
   unique_fd err;
 };
 
+// posix_spawn attributes for a child in a new process group of its own, with an empty signal mask
+// and every signal's disposition reset to default (a parent ignoring SIGTERM must not pass that on).
+// The caller destroys `attr` (posix_spawnattr_destroy).
+inline void init_new_group_attributes(posix_spawnattr_t& attr) {
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 // posix_spawn in a new process group: stdin from /dev/null, stdout/stderr into pipes (our ends
 // non-blocking), cwd set in the child, every other fd closed, signal mask emptied and every signal's
 // disposition reset to default (a parent ignoring SIGTERM must not pass that on).
 inline result<spawned_process> spawn(const spawn_request& req) {
   int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(errc::worker, std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(errc::worker, fmt::format("pipe: {}", std::strerror(errno)));
   unique_fd out_r(out_pipe[0]), out_w(out_pipe[1]);
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail(errc::worker, std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail(errc::worker, fmt::format("pipe: {}", std::strerror(errno)));
   unique_fd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
   posix_spawn_file_actions_t actions;
@@ -155,16 +173,7 @@ inline result<spawned_process> spawn(const spawn_request& req) {
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  init_new_group_attributes(attr);
 
   std::vector<std::string> args = req.argv, env = req.env;
   std::vector<char*> argv, envp;
