@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/temp_dir.hpp"
+#include "common/tmpfs.hpp"
 #include "taskstep/artifact/cache_store.hpp"
 
 using namespace taskstep;
@@ -19,19 +20,6 @@ using taskstep::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct tmpfs_at {
-  fs::path dir;
-  std::string why_not;
-  tmpfs_at(fs::path d, const char* options) : dir(std::move(d)) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options) != 0)
-      why_not = "cannot mount a tmpfs at " + dir.string() + ": " + std::strerror(errno) + " (needs root)";
-  }
-  ~tmpfs_at() {
-    if (why_not.empty()) (void)::umount2(dir.c_str(), MNT_DETACH);
-  }
-};
 
 void write_bytes(const fs::path& p, std::size_t n, char c) {
   fs::create_directories(p.parent_path());
@@ -47,12 +35,12 @@ std::string slurp(const fs::path& p) {
 
 TEST_CASE("a cache commit that does not fit on the disk fails with ENOSPC and keeps the previous cache", "[artifact][cache][disk-full]") {
   temp_dir dir;
-  tmpfs_at store_fs(dir.path() / "store", "size=512k");
-  if (!store_fs.why_not.empty()) {
-    WARN("SKIPPED: " + store_fs.why_not);
+  test::scoped_tmpfs store_fs(dir.path() / "store", "size=512k");
+  if (!store_fs.why_not().empty()) {
+    WARN("SKIPPED: " + store_fs.why_not());
     return;
   }
-  artifact::cache_store store(store_fs.dir);
+  artifact::cache_store store(store_fs.dir());
   const artifact::cache_key key{"main", "build", "unit", "deps"};
   write_bytes(dir.path() / "run1/deps/small", 1000, 'a');
   REQUIRE(store.commit(key, dir.path() / "run1/deps"));  // positive control: the first one fits
@@ -72,16 +60,16 @@ TEST_CASE("a cache commit that does not fit on the disk fails with ENOSPC and ke
 
 TEST_CASE("staging a cache onto a full disk fails with ENOSPC", "[artifact][cache][disk-full]") {
   temp_dir dir;
-  tmpfs_at run_fs(dir.path() / "run", "size=256k");
-  if (!run_fs.why_not.empty()) {
-    WARN("SKIPPED: " + run_fs.why_not);
+  test::scoped_tmpfs run_fs(dir.path() / "run", "size=256k");
+  if (!run_fs.why_not().empty()) {
+    WARN("SKIPPED: " + run_fs.why_not());
     return;
   }
   artifact::cache_store store(dir.path() / "store");
   const artifact::cache_key key{"main", "build", "unit", "deps"};
   write_bytes(dir.path() / "src/deps/big", 1024 * 1024, 'c');
   REQUIRE(store.commit(key, dir.path() / "src/deps"));
-  auto r = store.stage(key, run_fs.dir / "deps");
+  auto r = store.stage(key, run_fs.dir() / "deps");
   REQUIRE_FALSE(r);
   CHECK(r.error().message().find(std::strerror(ENOSPC)) != std::string::npos);
   CHECK(store.contains(key));  // the stored cache is untouched

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/temp_dir.hpp"
+#include "common/tmpfs.hpp"
 #include "taskstep/artifact/staging.hpp"
 
 using namespace taskstep;
@@ -33,19 +34,6 @@ std::string slurp(const fs::path& p) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A 1 MiB tmpfs at `at`, unmounted at scope exit (even when a check fails).
-struct small_tmpfs {
-  fs::path at;
-  bool mounted = false;
-  explicit small_tmpfs(fs::path p) : at(std::move(p)) {
-    fs::create_directories(at);
-    mounted = ::mount("tmpfs", at.c_str(), "tmpfs", 0, "size=1m") == 0;
-  }
-  ~small_tmpfs() {
-    if (mounted) (void)::umount2(at.c_str(), MNT_DETACH);
-  }
-};
 
 }  // namespace
 
@@ -136,20 +124,20 @@ TEST_CASE("copy_tree_into reports disk full naming the file and ENOSPC", "[artif
   temp_dir dir;
   dir.write("src/small", "fits");
   dir.write("src/big.bin", std::string(3 << 20, 'x'));
-  small_tmpfs tmpfs(dir.path() / "full");
-  REQUIRE(tmpfs.mounted);
-  auto r = artifact::copy_tree_into(dir.path() / "src", tmpfs.at / "out");
+  test::scoped_tmpfs tmpfs(dir.path() / "full", "size=1m");
+  REQUIRE(tmpfs.why_not().empty());
+  auto r = artifact::copy_tree_into(dir.path() / "src", tmpfs.dir() / "out");
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == errc::io);
-  CHECK(contains(r.error().message(), (tmpfs.at / "out/big.bin").string()));
+  CHECK(contains(r.error().message(), (tmpfs.dir() / "out/big.bin").string()));
   CHECK(contains(r.error().message(), std::strerror(ENOSPC)));
 
   SECTION("copy_listed_into too") {
-    REQUIRE(artifact::remove_tree(tmpfs.at / "out"));
+    REQUIRE(artifact::remove_tree(tmpfs.dir() / "out"));
     const std::vector<std::string> files{"small", "big.bin"};
-    auto listed = artifact::copy_listed_into(dir.path() / "src", files, tmpfs.at / "listed");
+    auto listed = artifact::copy_listed_into(dir.path() / "src", files, tmpfs.dir() / "listed");
     REQUIRE_FALSE(listed);
-    CHECK(contains(listed.error().message(), (tmpfs.at / "listed/big.bin").string()));
+    CHECK(contains(listed.error().message(), (tmpfs.dir() / "listed/big.bin").string()));
     CHECK(contains(listed.error().message(), std::strerror(ENOSPC)));
   }
 }

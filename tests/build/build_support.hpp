@@ -15,6 +15,7 @@
 
 #include "common/config_support.hpp"
 #include "common/temp_dir.hpp"
+#include "common/tmpfs.hpp"
 
 namespace taskstep::test {
 
@@ -34,28 +35,6 @@ class scoped_tmpdir {
 
  private:
   std::optional<std::string> old_;
-};
-
-//! A tmpfs mounted at `dir` (created) for the scope; `why_not()` says why it could not be mounted.
-class small_tmpfs {
- public:
-  small_tmpfs(const std::filesystem::path& dir, std::string_view options) : dir_(dir) {
-    std::filesystem::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, std::string(options).c_str()) != 0)
-      why_ = "cannot mount a tmpfs at " + dir.string() + ": " + std::strerror(errno) + " (needs root)";
-  }
-  small_tmpfs(const small_tmpfs&) = delete;
-  small_tmpfs& operator=(const small_tmpfs&) = delete;
-  ~small_tmpfs() {
-    if (why_.empty()) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  [[nodiscard]] const std::string& why_not() const noexcept { return why_; }
-  //! Remounts read-only.
-  bool make_read_only() { return ::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0; }
-
- private:
-  std::filesystem::path dir_;
-  std::string why_;
 };
 
 //! Entries of `dir` whose names start with `prefix`.

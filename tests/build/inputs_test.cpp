@@ -120,7 +120,7 @@ TEST_CASE("staging a git tree stops on the stop token with interrupted and leave
 TEST_CASE("disk full while staging a git tree fails naming the file and the errno, and leaves nothing", "[build][inputs]") {
   test::temp_dir t;
   const auto tmp = t.path() / "tmp";
-  test::small_tmpfs fs_small(tmp, "size=256k");
+  test::scoped_tmpfs fs_small(tmp, "size=256k");
   if (!fs_small.why_not().empty()) {
     WARN("SKIPPED: " << fs_small.why_not());
     return;

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "build/build_support.hpp"
+#include "common/processes.hpp"
 #include "taskstep/build/paths.hpp"
 
 namespace fs = std::filesystem;
@@ -17,26 +18,16 @@ namespace {
 
 // Makes a private dir in a child process that then exits: its claim dies with it, as with SIGKILL.
 fs::path made_by_dead_process(const fs::path& parent, std::string_view prefix) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  auto child = test::fork_reporting([&](test::child_reporter& report) {
     auto dir = build::make_private_dir(parent, prefix);
-    const std::string name = dir ? dir->string() : std::string();
-    (void)!::write(fds[1], name.data(), name.size());
-    ::_exit(dir ? 0 : 1);
-  }
-  ::close(fds[1]);
-  char buf[4096];
-  const ssize_t n = ::read(fds[0], buf, sizeof buf);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+    report(dir ? dir->string() : std::string());
+    return dir ? 0 : 1;
+  });
+  REQUIRE(child.pid > 0);
+  const int status = test::wait_child(child.pid);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-  return fs::path(std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0)));
+  return fs::path(child.text);
 }
 
 }  // namespace

@@ -24,12 +24,14 @@
 #include <thread>
 
 #include "cli/run_command.hpp"
+#include "common/processes.hpp"
 #include "taskstep/build/interrupts.hpp"
 #include "taskstep/worker/detail/command.hpp"
 #include "taskstep/worker/detail/process.hpp"
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+using taskstep::test::marker_pids;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -37,24 +39,6 @@ namespace {
 std::string new_marker() {
   static std::mt19937_64 rng{std::random_device{}()};
   return "lifetime-marker-" + std::to_string(rng());
-}
-
-// Pids of processes whose argv contains `marker` (zombies have no cmdline and do not count).
-std::vector<pid_t> marker_pids(const std::string& marker) {
-  std::vector<pid_t> out;
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return out;
-  while (const dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    const long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0' || pid == ::getpid()) continue;
-    std::string cmdline = slurp(fs::path("/proc") / e->d_name / "cmdline");
-    for (auto& c : cmdline)
-      if (c == '\0') c = ' ';
-    if (cmdline.find(marker) != std::string::npos) out.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(dir);
-  return out;
 }
 
 bool eventually(const std::function<bool()>& ok, milliseconds limit) {

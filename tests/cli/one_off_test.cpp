@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "common/tmpfs.hpp"
 #include "cli/run_command.hpp"
 #include "oci/oci_support.hpp"
 
@@ -96,20 +97,6 @@ int count_prefixed(const fs::path& dir, const std::string& prefix) {
 void git_init(const fs::path& repo) {
   REQUIRE(std::system(("git -C " + repo.string() + " init -q && git -C " + repo.string() + " add -A").c_str()) == 0);
 }
-
-// A tmpfs at `dir` for the scope; why_not() says why it could not be mounted.
-struct scoped_tmpfs {
-  fs::path dir;
-  std::string why;
-  scoped_tmpfs(fs::path d, const char* options) : dir(std::move(d)) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options) != 0)
-      why = "cannot mount a tmpfs at " + dir.string() + ": " + std::strerror(errno) + " (needs root)";
-  }
-  ~scoped_tmpfs() {
-    if (why.empty()) ::umount2(dir.c_str(), MNT_DETACH);
-  }
-};
 
 }  // namespace
 
@@ -228,18 +215,18 @@ TEST_CASE("execute: an output that cannot be copied out errors, names it, the ta
 
 TEST_CASE("execute: an output copied onto a read-only filesystem errors with EROFS and is kept", "[cli][execute][outputs]") {
   workspace w;
-  scoped_tmpfs ro(w.dir / "ro", "size=1m");
-  if (!ro.why.empty()) {
-    WARN("SKIPPED: " << ro.why);
+  taskstep::test::scoped_tmpfs ro(w.dir / "ro", "size=1m");
+  if (!ro.why_not().empty()) {
+    WARN("SKIPPED: " << ro.why_not());
     return;
   }
-  REQUIRE(::mount(nullptr, ro.dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+  REQUIRE(ro.make_read_only());
   const auto task = w.task("platform: linux\noutputs: [{name: out}]\nrun: {path: sh, args: [-c, 'echo precious > out/p']}\n");
-  auto r = run_taskstep({"execute", "-c", task, "-o", "out=" + (ro.dir / "target").string()});
+  auto r = run_taskstep({"execute", "-c", task, "-o", "out=" + (ro.dir() / "target").string()});
   INFO(r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("errored\n") != std::string::npos);
-  CHECK(r.err.find("downloading output `out` to " + (ro.dir / "target").string() + " failed: ") != std::string::npos);
+  CHECK(r.err.find("downloading output `out` to " + (ro.dir() / "target").string() + " failed: ") != std::string::npos);
   CHECK(r.err.find("Read-only file system") != std::string::npos);
   const auto at = r.err.find("the output is kept in ");
   REQUIRE(at != std::string::npos);
@@ -291,23 +278,23 @@ TEST_CASE("execute stages a git input in a private mkdtemp directory under TMPDI
 
 TEST_CASE("execute: disk full while staging a git input fails naming the file and the errno", "[cli][execute][inputs]") {
   workspace w;
-  scoped_tmpfs small(w.dir / "tmp", "size=256k");
-  if (!small.why.empty()) {
-    WARN("SKIPPED: " << small.why);
+  taskstep::test::scoped_tmpfs small(w.dir / "tmp", "size=256k");
+  if (!small.why_not().empty()) {
+    WARN("SKIPPED: " << small.why_not());
     return;
   }
   write_file(w.dir / "repo" / "big.bin", std::string(1 << 20, 'x'));
   git_init(w.dir / "repo");
   const auto task = w.task("platform: linux\ninputs: [{name: repo}]\nrun: {path: sh, args: [-c, 'echo ran-$((40+2))']}\n");
   auto r = run_with(w.dir / "io", {"execute", "-c", task, "-i", "repo=" + (w.dir / "repo").string()},
-                    {{"TMPDIR", small.dir.string()}});
+                    {{"TMPDIR", small.dir().string()}});
   INFO(r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("ran-42") == std::string::npos);
   CHECK(r.err.find("staging input `repo` failed") != std::string::npos);
   CHECK(r.err.find("big.bin") != std::string::npos);
   CHECK(r.err.find("No space left on device") != std::string::npos);
-  CHECK(count_prefixed(small.dir, "taskstep-") == 0);
+  CHECK(count_prefixed(small.dir(), "taskstep-") == 0);
 }
 
 TEST_CASE("execute: Ctrl-C while staging a git input aborts with interrupted and removes the partial copy", "[cli][execute][inputs][cancel]") {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/processes.hpp"
 #include "oci/oci_support.hpp"
 #include "taskstep/worker/oci_runc.hpp"
 
@@ -256,29 +257,18 @@ TEST_CASE("oci_runc: a cgroup namespace shows the task its own memory limit", "[
 TEST_CASE("oci_runc: where user namespaces cannot be created the error names --no-user-namespace", "[oci][isolation][userns]") {
   // A child in its own user namespace sets that namespace's user.max_user_namespaces to 0 (the
   // host's value is untouched), then probes: nested namespaces are refused there.
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string out;
+  auto child = test::fork_reporting([](test::child_reporter& report) {
     if (::unshare(CLONE_NEWUSER) != 0) {
-      out = "SKIP:unshare";
+      report("SKIP:unshare");
     } else {
       std::ofstream("/proc/sys/user/max_user_namespaces") << "0\n";
-      out = worker::detail::probe_user_namespace();
+      report(worker::detail::probe_user_namespace());
     }
-    (void)!::write(fds[1], out.data(), out.size());
-    _exit(0);
-  }
-  ::close(fds[1]);
-  std::string got;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+    return 0;
+  });
+  REQUIRE(child.pid > 0);
+  (void)test::wait_child(child.pid);
+  const std::string& got = child.text;
   if (got == "SKIP:unshare") {
     WARN("SKIPPED: this machine cannot create a user namespace to nest the probe in");
     return;

@@ -11,6 +11,7 @@
 #include <random>
 #include <stop_token>
 
+#include "common/processes.hpp"
 #include "taskstep/worker/reaper.hpp"
 #include "worker/local_support.hpp"
 
@@ -20,23 +21,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::vector<pid_t> marker_pids(const std::string& marker) {
-  std::vector<pid_t> out;
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return out;
-  while (const dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    const long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0' || pid == ::getpid()) continue;
-    std::string cmdline = slurp(fs::path("/proc") / e->d_name / "cmdline");
-    for (auto& c : cmdline)
-      if (c == '\0') c = ' ';
-    if (cmdline.find(marker) != std::string::npos) out.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(dir);
-  return out;
-}
 
 std::vector<fs::path> run_dirs(const fs::path& root) {
   std::vector<fs::path> out;
@@ -49,12 +33,7 @@ std::vector<fs::path> run_dirs(const fs::path& root) {
 // Forks a process that runs `script` (with `marker` as $0) on a worker without a watchdog and
 // reports once the task printed "ready"; returns its pid (still running the task).
 pid_t forked_run(const temp_dir& dir, const std::string& marker, const std::string& script) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  auto child = fork_reporting([&](child_reporter& report) {
     worker::local_process_options o;
     o.work_root = dir.path() / "runs";
     o.cache_root = dir.path() / "caches";
@@ -64,19 +43,16 @@ pid_t forked_run(const temp_dir& dir, const std::string& marker, const std::stri
     spec.inputs.push_back({"src", "src", dir.path() / "src", "src"});
     recording_io io;
     io.on_out = [&](const std::string& all) {
-      if (all.find("ready\n") != std::string::npos) (void)!::write(fds[1], "r", 1);
+      if (all.find("ready\n") != std::string::npos) report("r");
     };
     auto p = shell(script);
     p.args.push_back(marker);
     (void)w.run(spec, p, io, std::stop_token{});
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  char c = 0;
-  const bool ready = ::read(fds[0], &c, 1) == 1;
-  ::close(fds[0]);
-  REQUIRE(ready);
-  return pid;
+    return 0;
+  });
+  REQUIRE(child.pid > 0);
+  REQUIRE(child.text == "r");
+  return child.pid;
 }
 
 std::string new_marker() {
