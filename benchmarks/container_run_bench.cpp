@@ -87,7 +87,7 @@ void worker_run(benchmark::State& state) {
   container_spec c;
   c.step_name = "bench";
   c.working_dir = "/tmp/build/bench";
-  c.image = image_artifact{"image", image()};
+  c.image = image_artifact{"image", image(), {}};
   c.env = {"PATH=/bin"};
   const process_spec p{"true", {}, "", ""};
   discard_io io;

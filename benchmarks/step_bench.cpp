@@ -330,7 +330,7 @@ struct concourse_resolver final : image_resolver {
     if (!p.image.empty()) {
       const auto* dir = a.find(p.image);
       if (dir == nullptr) return fail(image::missing_image_error(p.image));
-      return image_spec(image_artifact{p.image, *dir});
+      return image_spec(image_artifact{p.image, *dir, {}});
     }
     if (c.image_resource) return image_spec(image_resource_spec{*c.image_resource});
     return image_spec(no_image{});

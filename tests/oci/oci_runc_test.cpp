@@ -42,7 +42,7 @@ struct fixture {
     container_spec c;
     c.team = "main";
     c.step_name = "unit";
-    c.image = image_artifact{"image", image};
+    c.image = image_artifact{"image", image, {}};
     c.working_dir = "/tmp/build/8e6a0d1f";
     c.env = {"PATH=/usr/bin:/bin", "IMAGE_VAR=from-image", "SHARED=image"};
     c.env.insert(c.env.end(), env.begin(), env.end());

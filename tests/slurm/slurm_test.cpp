@@ -316,7 +316,7 @@ TEST_CASE("slurm runs an image artifact through srun --container", "[slurm][cont
 
   auto w = make_worker(dir);
   auto spec = spec_with({"IMG=1", "PATH=/bin:/usr/bin", "FOO=x,y"});
-  spec.image = image_artifact{"img", image};
+  spec.image = image_artifact{"img", image, {}};
   spec.working_dir = "/tmp/build/12345678";
   spec.memory = 64ull << 20;
   spec.inputs.push_back({"src", "src", dir.path() / "src", "src"});
