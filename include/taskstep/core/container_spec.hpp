@@ -28,7 +28,7 @@ struct image_metadata {
 struct image_artifact {
   std::string name;
   std::filesystem::path dir;
-  image_metadata metadata;
+  image_metadata metadata{};  // defaulted: `image_artifact{name, dir}` stays valid under -Wextra
 };
 //! An image to fetch from a resource (`image_resource`).
 struct image_resource_spec {
