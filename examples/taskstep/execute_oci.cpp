@@ -24,6 +24,7 @@ oci_worker make_oci(const execute_args& a, const std::filesystem::path& run_root
   o.grace = grace;
   o.immediate = std::move(immediate);
   o.user_namespace = !a.no_user_namespace;
+  o.keep = a.keep;
   if (!a.runc_root.empty()) o.state_root = std::filesystem::absolute(a.runc_root);
   image::registry_options r;
   r.store_root = a.image_store.empty() ? cache_root / "images" : std::filesystem::path(a.image_store);
