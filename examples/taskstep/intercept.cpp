@@ -129,8 +129,12 @@ int run_intercept_command() {
     if (found.size() == 1) {
       run = found.front();
       command.erase(command.begin());
-    } else if (a.remove || kept.size() != 1) {
+    } else if (a.remove || kept.empty()) {
       std::cerr << "no kept run " << command.front() << " (taskstep intercept --list shows them)\n";
+      return exit_usage;
+    } else if (kept.size() > 1) {
+      std::cerr << "'" << command.front() << "' names no kept run, and there are " << kept.size()
+                << " kept runs: name one (taskstep intercept --list shows them)\n";
       return exit_usage;
     }
   }
