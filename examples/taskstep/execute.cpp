@@ -209,6 +209,9 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       return execute_local(call, erase(std::move(source)));
     }();
     for (const auto& kept : outcome.kept) delegate.note(kept_hint(kept));
+    if (!outcome.kept.empty())
+      if (const auto all = build::find_kept_runs().size(); all > 10)  // nothing removes them but --rm
+        delegate.note(std::to_string(all) + " kept runs hold disk space: taskstep intercept --list, --rm --all");
     if (outcome.started()) delegate.status(outcome.status);
     return outcome.exit_code;
   } catch (const fatal& f) {
