@@ -89,7 +89,8 @@ inline bool json_bool(const nlohmann::json& j, const char* key) {
 inline result<unique_fd> lock_kept_run(const std::filesystem::path& run_dir) {
   const auto path = run_dir / kept_record_name;
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return fail(errc::usage, run_dir.string() + " is not a kept run: " + path.string() + ": " + std::strerror(errno));
+  if (!fd.valid())
+    return fail(errc::usage, run_dir.string() + " is not a kept run: " + path.string() + ": " + std::strerror(errno));
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
     return fail(errc::usage, "the kept run " + run_dir.string() + " is in use by another intercept");
   return fd;
@@ -254,7 +255,8 @@ inline result<int> enter_local(const std::filesystem::path& run_dir, const kept_
 inline result<int> enter_oci(const std::filesystem::path& run_dir, const kept_run& r, const enter_options& o) {
   namespace fs = std::filesystem;
   const auto bundle_rel = inside_working_dir(r.bundle.empty() ? std::string("bundle") : r.bundle);
-  if (!bundle_rel || *bundle_rel == ".") return fail(errc::worker, "kept run " + run_dir.string() + ": bad bundle '" + r.bundle + "'");
+  if (!bundle_rel || *bundle_rel == ".")
+    return fail(errc::worker, "kept run " + run_dir.string() + ": bad bundle '" + r.bundle + "'");
   const fs::path config_path = run_dir / *bundle_rel / "config.json";
   auto config = nlohmann::json::parse(slurp_file(config_path), nullptr, false);
   if (config.is_discarded() || !config.is_object() || !config.contains("process") || !config["process"].is_object())

@@ -62,7 +62,7 @@ struct kept_run {
   int exit_status = 0;                //!< the task's exit status (meaningless when `stopped`)
   bool stopped = false;               //!< the run was stopped (abort, timeout)
   std::vector<std::string> env;       //!< the task's environment, exactly (`NAME=value`)
-  std::string dir;                    //!< the working directory: relative to the run directory (local), or inside the container (oci)
+  std::string dir;                    //!< the working directory: relative to the run directory (local), in the container (oci)
   std::string user;                   //!< the user the task ran as; empty = as the worker
   std::uint32_t uid = 0, gid = 0;     //!< that user's ids (inside the container for oci)
   std::vector<kept_mount> mounts;     //!< host-side overlays, in mount order
