@@ -22,6 +22,7 @@ struct execute_args {
   std::string slurm_partition, slurm_shared_root, runc_root;
   bool slurm_copy_rootfs = false;
   bool privileged = false, include_ignored = false, json = false, no_user_namespace = false;
+  bool keep = false;  // --keep: keep a failed run for `taskstep intercept`
 };
 
 }  // namespace taskstep_cli

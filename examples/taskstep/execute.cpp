@@ -16,6 +16,7 @@
 #include "cli_common.hpp"
 #include "delegate.hpp"
 #include "execute_call.hpp"
+#include "intercept.hpp"
 #include "taskstep/build/interrupts.hpp"
 #include "taskstep/build/paths.hpp"
 #include "taskstep/build/request.hpp"
@@ -56,6 +57,9 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("--insecure-registry", a.insecure_registries, "HOST:PORT: a registry reached over plain http")->take_all();
   cmd.add_flag("--no-user-namespace", a.no_user_namespace, "oci: run unprivileged containers without a user namespace");
   cmd.add_option("--runc-root", a.runc_root, "oci: DIR for runc's container state (default /run/taskstep-runc)");
+  cmd.add_flag("--keep", a.keep,
+               "keep the run of a task that fails (or is aborted) and print how to enter it "
+               "(taskstep intercept; local and oci workers)");
   cmd.add_flag("--json", a.json, "print one JSON event per line instead of human output");
   cmd.add_option("--color", a.color,
                  "auto (default: colour a stream only when it is a terminal, NO_COLOR is unset and TERM is not dumb), "
@@ -154,6 +158,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     request.privileged = a.privileged;
     request.tags = a.tags;
     request.job = a.job;
+    request.keep = a.keep;
     if (!a.runc_root.empty()) request.runc_state_root = fs::absolute(a.runc_root);
 
     step::step_options options;
@@ -169,6 +174,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     const build::worker_kind kind = value_or_fatal(build::choose_worker(
         worker_choice_of(a.worker), build::names_image(config, request),
         a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string()));
+    if (auto supported = build::keep_supported(kind); request.keep && !supported) throw fatal{supported.error().message()};
 
     auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
                   config::override_params(std::move(params)) |
@@ -202,6 +208,10 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       }
       return execute_local(call, erase(std::move(source)));
     }();
+    for (const auto& kept : outcome.kept) delegate.note(kept_hint(kept));
+    if (!outcome.kept.empty())
+      if (const auto all = build::find_kept_runs().size(); all > 10)  // nothing removes them but --rm
+        delegate.note(std::to_string(all) + " kept runs hold disk space: taskstep intercept --list, --rm --all");
     if (outcome.started()) delegate.status(outcome.status);
     return outcome.exit_code;
   } catch (const fatal& f) {

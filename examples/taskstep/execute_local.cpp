@@ -14,6 +14,7 @@ taskstep::build::build_outcome execute_local(execute_call& call, task_source sou
     o.cache_root = call.cache_root;
     o.grace = call.grace;
     o.immediate = call.immediate;
+    o.keep = call.request.keep;
     // The local worker runs on the host and ignores images (with a warning), so it accepts the image
     // resource types Concourse ships.
     o.info.resource_types = {"registry-image", "docker-image"};

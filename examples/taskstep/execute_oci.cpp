@@ -26,6 +26,7 @@ taskstep::worker::oci_runc_options oci_options(const execute_args& a, const std:
   o.grace = grace;
   o.immediate = std::move(immediate);
   o.user_namespace = !a.no_user_namespace;
+  o.keep = a.keep;
   if (!a.runc_root.empty()) o.state_root = std::filesystem::absolute(a.runc_root);
   return o;
 }

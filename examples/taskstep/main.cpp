@@ -13,6 +13,7 @@
 
 #include "cli_common.hpp"
 #include "execute.hpp"
+#include "intercept.hpp"
 #include "taskstep/config/yaml_cpp_emit.hpp"
 
 namespace {
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
   execute_args exec_args;
   auto* execute = app.add_subcommand("execute", "Run a task file on a worker (like fly execute, no server)");
   add_execute_flags(*execute, exec_args);
+  auto* intercept = add_intercept_command(app);
 
   try {
     app.parse(argc, argv);
@@ -114,5 +116,6 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return run_validate(validate_file);
   if (render->parsed()) return run_render(*render, render_file, render_vars, render_env, render_yaml);
   if (execute->parsed()) return run_execute(*execute, exec_args);
+  if (intercept->parsed()) return run_intercept_command();
   return exit_usage;
 }

@@ -9,7 +9,9 @@
 //!   untracked-but-not-ignored).
 //! - `stage_inputs`: git trees are copied (listed files only) into private `mkdtemp` directories
 //!   under $TMPDIR; other directories are used in place (the worker gives the task a copy-on-write
-//!   view). Staging stops on the build's stop token (`interrupted`) and removes what it made.
+//!   view). Staging stops on the build's stop token (`interrupted`) and removes what it made. The
+//!   copies go to `parent` ($TMPDIR by default; the run root when runs may be kept, so that a kept
+//!   run's inputs stay with it).
 
 #include <filesystem>
 #include <map>
@@ -94,7 +96,8 @@ class staged_inputs {
 
 //! Stages `inputs` (see the file comment). A failed copy names the file and the errno; a stop
 //! request gives `interrupted` (errc::cancelled). Either way nothing staged is left behind.
-inline result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include_ignored, std::stop_token stop = {}) {
+inline result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include_ignored, std::stop_token stop = {},
+                                          const std::filesystem::path& parent = temp_root()) {
   namespace fs = std::filesystem;
   staged_inputs out;
   for (const auto& [name, dir] : inputs) {
@@ -104,7 +107,7 @@ inline result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include
       out.dirs[name] = dir;
       continue;
     }
-    auto scratch = make_private_dir(temp_root(), "taskstep-input-");
+    auto scratch = make_private_dir(parent, "taskstep-input-");
     if (!scratch) return tl::unexpected(scratch.error());
     out.scratch.push_back(*scratch);
     // The private parent keeps others out; the tree itself gets the source's mode, as a copy would.

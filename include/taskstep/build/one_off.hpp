@@ -12,7 +12,9 @@
 //!    the plan's input_mapping itself, so this layer registers each input under its task input name.
 //! 5. Outputs are copied out whatever happened to the task (no stop token: an aborted build still
 //!    delivers what the task wrote); a failed copy makes the build errored and keeps the run root.
-//! 6. Staged copies and the run root are removed; the outcome maps to fly's exit codes.
+//! 6. Staged copies and the run root are removed; the outcome maps to fly's exit codes. With
+//!    `one_off_request::keep`, a run the worker kept (worker/kept_run.hpp) keeps the run root and the
+//!    staged copies (made inside the run root then), and `build_outcome::kept` names it.
 //!
 //! Errors are reported through `delegate.errored`; the returned `build_outcome` carries the status
 //! word to print (none for a refused build) and the exit code.
@@ -137,7 +139,7 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
     return refused();
   }
 
-  auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop);
+  auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop, request.keep ? root.dir : temp_root());
   if (!staged) {
     delegate.errored(staged.error().message());
     return outcome_of(tl::unexpected(staged.error()));
@@ -150,6 +152,13 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
   step::basic_task_step task(std::move(prepared->plan), std::move(source), image::concourse_resolver{},
                              placement::volume_locality{}, workers, std::move(options));
   build_outcome out = outcome_of(task.run(artifacts, delegate, stop));
+  if (request.keep) {
+    out.kept = keep_kept_runs(root.dir);
+    if (!out.kept.empty()) {
+      root.dir.clear();       // it outlives this build, unclaimed
+      staged->scratch.clear();  // the kept run's overlays read them
+    }
+  }
 
   auto failures = copy_outputs(prepared->outputs, artifacts);
   for (const auto& f : failures) delegate.errored(f.message);

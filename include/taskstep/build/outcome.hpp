@@ -4,7 +4,9 @@
 //! succeeded 0, failed with the task's status, failed 1 on the step's timeout, errored 2, aborted 3.
 //! A build refused before it started (bad flags, input checks) has no status word and exits 2.
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "taskstep/core/result.hpp"
 #include "taskstep/step/task_step.hpp"
@@ -20,6 +22,7 @@ inline constexpr int exit_aborted = 3;
 struct build_outcome {
   int exit_code = exit_errored;
   std::string status;  //!< succeeded / failed / errored / aborted; empty when refused before starting
+  std::vector<std::filesystem::path> kept{};  //!< run directories kept for `intercept` (`one_off_request::keep`)
 
   [[nodiscard]] bool started() const noexcept { return !status.empty(); }
 };

@@ -8,7 +8,8 @@
 //! `flock`), so `reap_stale_private_dirs()` — called when a build starts — removes what a taskstep
 //! that died (even by SIGKILL) left in `$TMPDIR`: its run root with whatever its runs left (processes in
 //! their cgroups, containers, mounts, files) and its staged git inputs, never a live one's. A run root
-//! kept on purpose (an output that could not be copied out) gives up its claim and is left alone.
+//! kept on purpose (an output that could not be copied out) gives up its claim and is left alone, and
+//! so is a run root holding a run kept for `taskstep intercept` (worker/kept_run.hpp).
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -17,14 +18,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "taskstep/core/result.hpp"
+#include "taskstep/worker/kept_run.hpp"
 #include "taskstep/worker/reaper.hpp"
 
 namespace taskstep::build {
@@ -48,6 +52,14 @@ inline result<std::filesystem::path> make_private_dir(const std::filesystem::pat
 //! Gives up this process's claim on a private directory that must outlive it (a kept run root).
 inline void unclaim_private_dir(const std::filesystem::path& dir) { (void)::unlink((dir / "owner").c_str()); }
 
+//! True when a `run-*` directory directly below `dir` holds a kept-run record (worker/kept_run.hpp).
+inline bool holds_kept_run(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().filename().string().rfind("run-", 0) == 0 && worker::is_kept_run(entry.path())) return true;
+  return false;
+}
+
 //! The prefixes of the private directories a build makes in `temp_root()`.
 inline constexpr std::string_view private_dir_prefixes[] = {"taskstep-runs-", "taskstep-input-"};
 
@@ -69,6 +81,7 @@ inline std::size_t reap_stale_private_dirs(const std::filesystem::path& parent =
     if (!ours || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
     artifact::detail::unique_fd owner(::open((entry.path() / "owner").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!owner.valid() || ::flock(owner.get(), LOCK_EX | LOCK_NB) != 0) continue;  // kept, being made, or alive
+    if (holds_kept_run(entry.path())) continue;  // --keep: removed only by `intercept --rm`
     (void)worker::reap_stale_runs(entry.path(), options);
     for (const auto& m : worker::detail::mounts_under(entry.path())) (void)::umount2(m.c_str(), MNT_DETACH);
     if (artifact::remove_tree(entry.path())) ++removed;
@@ -88,6 +101,44 @@ inline result<std::filesystem::path> make_run_root() {
     return fail(errc::io, "could not chmod " + dir->string() + ": " + std::strerror(err));
   }
   return dir;
+}
+
+//! After a build whose workers had `keep` set: the run directories kept below `run_root`
+//! (worker/kept_run.hpp). When there are any, the run root gives up its claim (no reaper takes it;
+//! `intercept --rm` removes it) and the caller must not remove it; empty otherwise.
+inline std::vector<std::filesystem::path> keep_kept_runs(const std::filesystem::path& run_root) {
+  auto kept = worker::kept_runs_in(run_root);
+  if (!kept.empty()) unclaim_private_dir(run_root);
+  return kept;
+}
+
+//! Every kept run of this user in `parent`: the kept `run-*` directories (worker/kept_run.hpp) of the
+//! `taskstep-runs-*` run roots this uid owns, sorted by path. `taskstep intercept --list` shows them.
+inline std::vector<std::filesystem::path> find_kept_runs(const std::filesystem::path& parent = temp_root()) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    struct stat st {};
+    if (entry.path().filename().string().rfind("taskstep-runs-", 0) != 0 || ::lstat(entry.path().c_str(), &st) != 0 ||
+        !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+      continue;
+    for (auto& run : worker::kept_runs_in(entry.path())) out.push_back(std::move(run));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+//! After a kept run was removed (`worker::remove_kept_run`): removes its run root `run_root` too when
+//! it is a `taskstep-runs-*` directory that nobody owns any more (no `owner` file) and that holds no
+//! other kept run. True when it was removed.
+inline bool remove_unused_run_root(const std::filesystem::path& run_root) {
+  struct stat st {};
+  if (run_root.filename().string().rfind("taskstep-runs-", 0) != 0 || holds_kept_run(run_root) ||
+      ::lstat((run_root / "owner").c_str(), &st) == 0)
+    return false;
+  for (const auto& m : worker::detail::mounts_under(run_root)) (void)::umount2(m.c_str(), MNT_DETACH);
+  return artifact::remove_tree(run_root).has_value();
 }
 
 //! Where job caches live unless `--cache-dir` says otherwise.

@@ -38,6 +38,13 @@ struct one_off_request {
   std::string job;                  //!< run as a build of this job (enables caches)
   //! runc's state root, where the start-up reaper deletes a dead build's containers (`--runc-root`)
   std::filesystem::path runc_state_root = "/run/taskstep-runc";
+  //! `--keep`: keep the run of a step that did not succeed, for `taskstep intercept`. The build layer
+  //! only keeps what the worker kept: a worker factory passes this on as the worker's own `keep`
+  //! option (`local_process_options::keep`, `oci_runc_options::keep`; `keep_supported` says which
+  //! workers can), and `run_one_off` then keeps the run root and staged inputs the kept run needs and
+  //! reports the kept run directories in `build_outcome::kept`. A job build (`taskstep run`) does the
+  //! same with `keep_kept_runs` (paths.hpp).
+  bool keep = false;
 };
 
 //! Parses fly's `NAME=PATH` pairs; `what` names the flag in the error ("input", "output"):
@@ -88,6 +95,14 @@ inline result<worker_kind> choose_worker(worker_choice requested, bool has_image
   return fail(errc::worker, "the task names an image, but containers cannot run here: " + std::string(oci_unavailable) +
                                 "\nto run it on this host without its image (as this user, with the host's files), "
                                 "pass --worker local");
+}
+
+//! Whether runs on a `kind` worker can be kept for `intercept` (`--keep`): local and oci can; slurm
+//! cannot (its runs live on the cluster's nodes), which is a usage error naming the worker.
+inline result<void> keep_supported(worker_kind kind) {
+  if (kind != worker_kind::slurm) return {};
+  return fail(errc::usage,
+              "--keep is not supported on the slurm worker: its runs live on the cluster's nodes (use --worker local or oci)");
 }
 
 }  // namespace taskstep::build

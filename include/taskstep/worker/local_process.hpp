@@ -64,6 +64,14 @@
 //! the caches of a finished (not stopped) job build: it moves them when nothing else lives in them,
 //! and copies them otherwise. Call it before `release`.
 //!
+//! ## Keeping a failed run (`keep`)
+//! With `local_process_options::keep`, a run whose process ran and did not succeed (non-zero exit
+//! status, or stopped) keeps its run directory for `taskstep intercept` (worker/intercept.hpp): the
+//! working directory as the task left it, the input overlays' writable layers, and `kept.json`
+//! (kept_run.hpp: the environment, `run.dir`, the user and the overlays to re-create, mode 0600).
+//! The overlays are unmounted as usual; nothing stays mounted. `release` and the reapers leave the
+//! kept directory alone. A succeeded run is never kept.
+//!
 //! ## When taskstep dies
 //! Each run has a `worker::watchdog` (supervisor.hpp, option `watchdog`): when taskstep dies during
 //! the run, even by SIGKILL, it SIGKILLs the run's process group and cgroup (so `setsid`'d
@@ -156,6 +164,7 @@
 #include "taskstep/worker/detail/process.hpp"
 #include "taskstep/worker/detail/run.hpp"
 #include "taskstep/worker/detail/run_paths.hpp"
+#include "taskstep/worker/kept_run.hpp"
 #include "taskstep/worker/reaper.hpp"
 #include "taskstep/worker/supervisor.hpp"
 #include "taskstep/worker/worker_client.hpp"
@@ -182,6 +191,9 @@ struct local_process_options {
   std::stop_token immediate;
   //! Per-run watchdog process: the task dies with taskstep even when taskstep is SIGKILLed.
   bool watchdog = true;
+  //! Keep a run that did not succeed (its directory and a `kept.json` record) for `intercept`;
+  //! see "Keeping a failed run" in the file comment.
+  bool keep = false;
   worker_info info{"local", "linux", {}, {}, {}, 0, 0, {}};
 };
 
@@ -221,6 +233,8 @@ struct local_run {
   unique_fd cwd_fd;  // run.dir, opened without following links
   spawn_request req;
   run_cgroups cgroups;
+  std::vector<kept_mount> overlays;  // the input overlays, for a kept run's record
+  bool kept = false;
 };
 
 // 1. Paths, user and staging mode are checked before anything is created.
@@ -277,6 +291,7 @@ inline result<void> stage_local_run(const local_process_options& options, artifa
         auto mounted = artifact::mount_overlay(in.source, layer / "upper", layer / "work", target);
         if (mounted) {
           run.dir.mounted.push_back(target);
+          run.overlays.push_back({"work/" + s.rel, in.source, layer / "upper", layer / "work", false});
           continue;
         }
         if (options.staging == staging_mode::overlay) return fail(mounted.error().prefixed("input '" + in.name + "': "));
@@ -450,7 +465,32 @@ inline void collect_local_outputs(const container_spec& spec, local_run& run, ru
     }
   }
   run.dir.unmount_all();
-  run.dir.keep = !out.outputs.empty() || !out.caches.empty();
+  run.dir.keep = run.kept || !out.outputs.empty() || !out.caches.empty();
+}
+
+// `keep`: a run that did not succeed stays, with its record (see "Keeping a failed run").
+inline void keep_local_run(const local_process_options& options, const container_spec& spec, const supervision& ended,
+                           local_run& run, io_ref io) {
+  if (!options.keep || (ended.exit_status == 0 && !ended.stopped)) return;
+  kept_run record;
+  record.worker = "local";
+  record.task = spec.step_name;
+  record.job = spec.job;
+  record.exit_status = ended.exit_status;
+  record.stopped = ended.stopped;
+  record.env = run.req.env;
+  record.dir = run.planned.dir == "." ? std::string("work") : "work/" + run.planned.dir;
+  if (run.user) {
+    record.user = run.user->name;
+    record.uid = run.user->uid;
+    record.gid = run.user->gid;
+  }
+  record.mounts = run.overlays;
+  if (auto written = write_kept_run(run.dir.root, std::move(record)); !written) {
+    io.write(io.self, "[WARNING] the run is not kept: " + written.error().message() + "\n", true);
+    return;
+  }
+  run.kept = true;
 }
 
 // The whole run, outside the template (see the file comment of local_process.hpp).
@@ -480,6 +520,7 @@ inline result<run_result> run_local(const local_process_options& options, artifa
   if (!ended) return fail(ended.error());
   out.exit_status = ended->exit_status;
   out.stopped = ended->stopped;
+  keep_local_run(options, spec, *ended, run, io);
   collect_local_outputs(spec, run, out);
   return out;
 }

@@ -25,6 +25,15 @@
 //! 5. **Cleanup.** `runc delete --force <id>`, the rootfs is unmounted, and everything but the
 //!    outputs and caches (in the working directory) is removed. `release(result)` removes those.
 //!
+//! ## Keeping a failed run (`keep`)
+//! With `oci_runc_options::keep`, a run whose task ran and did not succeed (non-zero exit status, or
+//! stopped) is kept for `taskstep intercept` (worker/intercept.hpp): the container is deleted and
+//! the rootfs unmounted as usual, but the whole run directory stays — `bundle/config.json` (made
+//! 0600: it holds the environment), the rootfs overlay's `rootfs-upper`/`rootfs-work`, the inputs'
+//! layers and the working directory — with `kept.json` (kept_run.hpp), which records the overlays
+//! to re-create (the image's rootfs is their lower: it must still exist when the run is entered).
+//! `release` and the reapers leave it alone. A succeeded run is never kept.
+//!
 //! ## Cancellation
 //! A stop request sends SIGTERM to the container's init (`runc kill <id> TERM`; tini passes it to
 //! the task), waits `grace` (10 s), then `runc kill --all <id> KILL`. The result is `stopped` with
@@ -96,6 +105,7 @@ struct oci_runc_options {
   bool watchdog = true;                //!< per-run watchdog: the container dies with taskstep, even on SIGKILL
   bool copy_rootfs = false;            //!< copy the image and inputs instead of overlays (automatic without overlayfs)
   bool user_namespace = true;          //!< unprivileged tasks run in a user namespace (container 0..65535 → host base + n)
+  bool keep = false;                   //!< keep a run that did not succeed for intercept (see the file comment)
   std::uint32_t userns_base = 0;       //!< host id of container root; 0 = `oci::user_namespace_base()` (65536 unless taken)
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
   worker_info info{"oci", "linux", {}, {}, {"registry-image", "docker-image"}, 0, 0, {}};
@@ -323,6 +333,7 @@ class oci_runc {
                          *container.memory));
     }
     out.exit_status = status;
+    if (options_.keep && (status != 0 || out.stopped)) keep_run(box, *spec_in, status, out.stopped, io);
     return out;  // guard deletes the container, box unmounts and cleans up (keeping outputs/caches)
   }
 
@@ -356,6 +367,32 @@ class oci_runc {
     if (!detail::find_program(options.runc, detail::default_path, "/"))
       return "runc was not found in PATH (install Debian's runc package)";
     return {};
+  }
+
+  // `keep`: the run directory stays with its record (see "Keeping a failed run").
+  template <process_io IO>
+  void keep_run(oci::prepared_container& box, const container_spec& spec, int status, bool stopped, IO& io) const {
+    kept_run record;
+    record.worker = "oci";
+    record.task = spec.step_name;
+    record.job = spec.job;
+    record.exit_status = status;
+    record.stopped = stopped;
+    record.env = box.spec.env;
+    record.dir = box.spec.cwd;
+    record.user = spec.user;
+    record.uid = box.spec.uid;
+    record.gid = box.spec.gid;
+    record.mounts = box.overlays;
+    record.bundle = "bundle";
+    record.runc_state_root = options_.state_root;
+    record.runc = options_.runc;
+    (void)::chmod((box.bundle / "config.json").c_str(), 0600);
+    if (auto written = write_kept_run(box.root, std::move(record)); !written) {
+      io.err("[WARNING] the run is not kept: " + written.error().message() + "\n");
+      return;
+    }
+    box.kept = true;
   }
 
   bool swap_accounting() const {

@@ -14,7 +14,8 @@
 //!   the run's runc container (`taskstep-XXXXXX-<pid>`) when a runc state root is given, lazily
 //!   unmounts every mount below the directory (deepest first, from /proc/self/mountinfo) and
 //!   removes it. A `run-*` directory without an `owner` file is left alone: it is either being
-//!   created right now or not ours.
+//!   created right now or not ours. A run directory holding a kept-run record (`kept.json`,
+//!   kept_run.hpp: a run kept for `taskstep intercept`) is never reaped.
 //!
 //! Normally the per-run `watchdog` (supervisor.hpp) has cleaned up already; the reaper covers a
 //! watchdog that died too, and run directories kept for outputs when taskstep died afterwards.
@@ -23,6 +24,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,6 +104,16 @@ inline void kill_cgroup(const std::filesystem::path& dir) {
 
 }  // namespace detail
 
+//! The record's file name inside a run directory kept for `intercept` (kept_run.hpp).
+inline constexpr const char* kept_record_name = "kept.json";
+
+//! True when `run_dir` holds a kept-run record (a regular file, not a link): the reapers and the
+//! workers' `release` leave such a directory alone until it is removed on purpose.
+inline bool is_kept_run(const std::filesystem::path& run_dir) {
+  struct stat st {};
+  return ::lstat((run_dir / kept_record_name).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 //! Marks `run_dir` as owned by this process (see the file comment). False when the owner file
 //! could not be written or locked; the run then goes on, only unprotected from no reaper.
 inline bool claim_run(const std::filesystem::path& run_dir) {
@@ -148,6 +160,7 @@ inline std::size_t reap_stale_runs(const std::filesystem::path& work_root, const
     const fs::path dir = entry.path();
     const std::string name = dir.filename().string();
     if (name.rfind("run-", 0) != 0 || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    if (is_kept_run(dir)) continue;  // kept for intercept: removed only on purpose
     detail::unique_fd owner(::open((dir / "owner").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!owner.valid() || ::flock(owner.get(), LOCK_EX | LOCK_NB) != 0) continue;  // not ours, or alive
     const std::string pid = [&] {

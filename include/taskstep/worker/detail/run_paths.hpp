@@ -25,6 +25,7 @@
 #include "taskstep/core/container_spec.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/working_dir.hpp"
+#include "taskstep/worker/reaper.hpp"
 
 namespace taskstep::worker::detail {
 
@@ -248,7 +249,8 @@ inline result<void> commit_run_caches(artifact::cache_store& store, const contai
   return {};
 }
 
-// Removes the `run-*` directories under `root` that hold `ran`'s outputs and caches.
+// Removes the `run-*` directories under `root` that hold `ran`'s outputs and caches (not a run kept
+// for intercept: kept_run.hpp).
 inline void release_run_dirs(const std::filesystem::path& root, const run_result& ran) {
   namespace fs = std::filesystem;
   const fs::path base = fs::absolute(root);
@@ -262,7 +264,8 @@ inline void release_run_dirs(const std::filesystem::path& root, const run_result
   };
   for (const auto& [_, p] : ran.outputs) note(p);
   for (const auto& [_, p] : ran.caches) note(p);
-  for (const auto& d : dirs) (void)artifact::remove_tree(d);
+  for (const auto& d : dirs)
+    if (!is_kept_run(d)) (void)artifact::remove_tree(d);
 }
 
 }  // namespace taskstep::worker::detail

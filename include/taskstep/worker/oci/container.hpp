@@ -46,6 +46,7 @@
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/working_dir.hpp"
 #include "taskstep/worker/detail/run_paths.hpp"
+#include "taskstep/worker/kept_run.hpp"
 #include "taskstep/worker/oci/bundle.hpp"
 
 namespace taskstep::worker::oci {
@@ -68,6 +69,10 @@ struct prepared_container {
   std::vector<std::filesystem::path> host_mounts;  //!< input overlays mounted on the host (user namespace)
   bool rootfs_mounted = false;
   bool keep = false;
+  //! The host-side overlays (the rootfs, user-namespaced inputs) as a kept run records them.
+  std::vector<worker::kept_mount> overlays;
+  //! Kept for intercept (worker/kept_run.hpp): `finish` unmounts but removes nothing.
+  bool kept = false;
 
   prepared_container() = default;
   prepared_container(const prepared_container&) = delete;
@@ -85,6 +90,8 @@ struct prepared_container {
       host_mounts = std::exchange(o.host_mounts, {});
       rootfs_mounted = std::exchange(o.rootfs_mounted, false);
       keep = o.keep;
+      overlays = std::move(o.overlays);
+      kept = std::exchange(o.kept, false);
     }
     return *this;
   }
@@ -96,7 +103,7 @@ struct prepared_container {
     host_mounts.clear();
     if (rootfs_mounted) (void)artifact::unmount(bundle / "rootfs");
     rootfs_mounted = false;
-    if (root.empty()) return;
+    if (root.empty() || kept) return;
     if (!keep) {
       (void)artifact::remove_tree(root);
       root.clear();
@@ -257,8 +264,12 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
   if (overlays) {
     auto mounted = userns ? detail::mount_shifted_overlay(image_rootfs, out.root, rootfs, options.userns_root)
                           : artifact::mount_overlay(image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", rootfs);
-    if (mounted) out.rootfs_mounted = true;
-    else overlays = false;
+    if (mounted) {
+      out.rootfs_mounted = true;
+      out.overlays.push_back({"bundle/rootfs", image_rootfs, out.root / "rootfs-upper", out.root / "rootfs-work", userns});
+    } else {
+      overlays = false;
+    }
   }
   if (!overlays) {
     auto copied = artifact::copy_tree(image_rootfs, rootfs);
@@ -316,6 +327,7 @@ inline result<prepared_container> prepare_container(const prepare_options& optio
         auto shifted = detail::mount_shifted_overlay(source, layer, target, options.userns_root);
         if (shifted) {
           out.host_mounts.push_back(target);
+          out.overlays.push_back({"work/" + s.rel, source, layer / "rootfs-upper", layer / "rootfs-work", true});
           continue;
         }
       }
