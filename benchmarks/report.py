@@ -17,7 +17,7 @@ context = {}
 UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 for bench in ("step_bench", "config_bench", "vars_bench", "placement_bench", "local_run_bench", "staging_bench",
-              "container_run_bench"):
+              "container_run_bench", "whole_process"):
     path = os.path.join(results_dir, bench + ".json")
     if not os.path.exists(path):
         continue
@@ -152,6 +152,28 @@ for u, m, label in ((0, 0, "no user namespace, runs under /tmp"), (1, 0, "user n
                     (0, 1, "no user namespace, runs under /dev/shm"), (1, 1, "user namespace, /dev/shm")):
     row("7 container", "oci_runc `true` vs runc run of a ready bundle, %s" % label, "container_run_bench",
         "worker_run/userns:%d/tmpfs:%d" % (u, m), "raw_runc", "≤ 1.1×", lambda r, a: r <= 1.1)
+
+# 9. Whole processes (whole_process.py): spawn to exit, start-up included.
+W = "whole_process"
+row("9 process", "`taskstep execute` of /bin/true (local) vs a posix_spawn program", W, "cmd_true", "spawn_true",
+    "≤ 3×", lambda r, a: r <= 3)
+row("9 process", "`taskstep execute --worker oci` of `true` vs `runc run` of a ready bundle", W, "oci_true", "raw_runc",
+    "≤ 1.25×", lambda r, a: r <= 1.25)
+for n in (10, 100, 1000):
+    row("9 process", "20 MB of output, %d credentials vs none" % n, W, "output/secrets:%d" % n, "output/secrets:0",
+        "≤ 2×" if n == 100 else None, (lambda r, a: r <= 2) if n == 100 else None)
+row("9 process", "20 MB of output, no credentials vs `cat` of it (posix_spawn program)", W, "output/secrets:0", "cat_log")
+for n in (100, 1000, 10000):
+    row("9 process", "`render`, %d params vs 10 params" % n, W, "render/params:%d" % n, "render/params:10")
+a, b, base = t(W, "render/params:10000"), t(W, "render/params:1000"), t(W, "render/params:10")
+if a and b and base and b > base:
+    # Net of the 10-param run (start-up, parse of the rest): the growth itself, which should be linear.
+    g = (a - base) / (10 * (b - base))
+    rows.append(("9 process", "`render`, 10,000 params vs 10 × 1,000 params, each net of the 10-param run",
+                 fmt_time(a - base), "10 × " + fmt_time(b - base), "%.2f×" % g, "≤ 1.5× (linear)",
+                 "met" if g <= 1.5 else "**missed**"))
+for n in (10, 100, 1000):
+    row("9 process", "execute /bin/true with %d inputs vs 1 input" % n, W, "execute/inputs:%d" % n, "execute/inputs:1")
 
 # 8. Compile time, memory and size.
 compile_tsv = os.path.join(results_dir, "compile.tsv")
