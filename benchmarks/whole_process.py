@@ -6,10 +6,12 @@ measured in rounds: each round runs every command of a group once, in a fresh ra
 change on this shared machine hits figure and baseline alike. Groups:
 
   cmd_true      `taskstep execute --worker local` of a /bin/true task     vs  spawn_true (posix_spawn /bin/true)
+                (and cmd_true_tmpfs: the same with TMPDIR=/dev/shm, the run root on tmpfs)
   oci_true      `taskstep execute --worker oci` of `true`, busybox image    vs  `runc run` of a ready bundle
   output        a task printing 20 MB (`cat`), with 0/10/100/1,000 credentials interpolated (redacted)
   render        `taskstep render` of a task with 10/100/1,000/10,000 params
-  inputs        execute of /bin/true with 1/10/100/1,000 inputs (local, non-git directories)
+  inputs        execute of /bin/true with 1/10/100/1,000 inputs (local, non-git directories; 1,000 also
+                with TMPDIR=/dev/shm)
 
 Usage: whole_process.py TASKSTEP SPAWN_TRUE OUT.json [--quick] [--only GROUP,...]
 Writes OUT.json in Google Benchmark's shape (one median aggregate per name; report.py reads it) and
@@ -39,13 +41,13 @@ results = {}  # name -> [ns]
 errors = {}   # name -> message
 
 
-def spawn(argv):
+def spawn(argv, env=None):
     """Wall time of one process in ns; stdin and stdout /dev/null, stderr to errlog."""
     fa = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
           (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
           (os.POSIX_SPAWN_OPEN, 2, errlog, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
     t0 = time.perf_counter_ns()
-    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=fa)
+    pid = os.posix_spawn(argv[0], argv, env or os.environ, file_actions=fa)
     _, status = os.waitpid(pid, 0)
     t1 = time.perf_counter_ns()
     if os.waitstatus_to_exitcode(status) != 0:
@@ -65,7 +67,8 @@ def group(name, commands, rounds, warmup=1):
             order = list(commands.items())
             random.shuffle(order)
             for fig, argv in order:
-                ns = spawn(argv(r) if callable(argv) else argv)
+                argv = argv(r) if callable(argv) else argv
+                ns = spawn(*argv) if isinstance(argv, tuple) else spawn(argv)
                 if r >= 0:
                     results.setdefault(fig, []).append(ns)
     except (RuntimeError, OSError) as e:
@@ -90,7 +93,10 @@ ts = os.path.abspath(taskstep)
 # 1. /bin/true through the command vs posix_spawn.
 true_yml = os.path.join(work, "true.yml")
 write(true_yml, "platform: linux\nrun: {path: /bin/true}\n")
+# cmd_true_tmpfs: the same with TMPDIR=/dev/shm, i.e. the run root (and its rmdirs) on tmpfs.
+shm = dict(os.environ, TMPDIR="/dev/shm")
 group("cmd_true", {"cmd_true": [ts, "execute", "-c", true_yml, "--worker", "local"],
+                   "cmd_true_tmpfs": ([ts, "execute", "-c", true_yml, "--worker", "local"], shm),
                    "spawn_true": [os.path.abspath(spawn_true)]}, 30)
 
 # 2. `true` in a busybox image through the runc worker vs `runc run` of a ready bundle.
@@ -175,6 +181,8 @@ for count in (1, 10, 100, 1000):
             write(os.path.join(d, "f"), "x\n")
         argv += ["-i", "in%d=%s" % (i, d)]
     cmds["execute/inputs:%d" % count] = argv
+    if count == 1000:
+        cmds["execute_tmpfs/inputs:%d" % count] = (argv, shm)
 group("inputs", cmds, 5)
 
 shutil.rmtree(work, ignore_errors=True)
