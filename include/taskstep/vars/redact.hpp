@@ -80,7 +80,8 @@ inline std::vector<std::string> redaction_pieces(const std::map<std::string, std
 //! once into an Aho–Corasick automaton (a dense DFA over the bytes that occur in secrets), so the cost
 //! per byte does not depend on how many secrets there are; text between matches is appended in bulk.
 //! Only a tail that could still become a secret is held back, so the output of any split of the
-//! stream into writes equals that of one write.
+//! stream into writes equals that of one write. The table takes 4 bytes per (trie state, byte class):
+//! 100 secrets of 32 letters and digits ≈ 0.8 MB, 1,000 ≈ 8 MB.
 class redactor {
  public:
   redactor() = default;
