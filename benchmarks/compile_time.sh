@@ -5,8 +5,12 @@
 #   core_only        benchmarks/compile/core_only.cpp: every core/ header
 #   config_pipeline  benchmarks/compile/config_pipeline.cpp: yaml + config pipeline
 #   full_step        benchmarks/compile/full_step.cpp: basic_task_step with a real policy of every kind
-#   cli_main         examples/taskstep/main.cpp     } the `taskstep` command (two TUs, CLI11 + nlohmann)
-#   cli_execute      examples/taskstep/execute.cpp  }
+#   cli_main         examples/taskstep/main.cpp           } the `taskstep` command: flags, config, printing
+#   cli_execute      examples/taskstep/execute.cpp        }   (CLI11 + nlohmann)
+#   cli_local        examples/taskstep/execute_local.cpp  } one worker per TU: the step instantiated with it
+#   cli_oci          examples/taskstep/execute_oci.cpp    }   (oci and slurm: the containers module)
+#   cli_slurm        examples/taskstep/execute_slurm.cpp  }
+# ONLY="name ..." measures only those TUs (baseline_std is always measured first).
 # Each TU is compiled $COMPILE_RUNS times (default 2) at each of $COMPILE_OPTS (default "-O0 -O3");
 # the table shows the fastest wall time (least disturbed by other load) and the largest peak RSS.
 #
@@ -33,6 +37,9 @@ tus=(
   "full_step:$here/compile/full_step.cpp"
   "cli_main:$root/examples/taskstep/main.cpp"
   "cli_execute:$root/examples/taskstep/execute.cpp"
+  "cli_local:$root/examples/taskstep/execute_local.cpp"
+  "cli_oci:$root/examples/taskstep/execute_oci.cpp"
+  "cli_slurm:$root/examples/taskstep/execute_slurm.cpp"
 )
 
 tmp=$(mktemp -d)
@@ -48,6 +55,7 @@ for opt in $opts; do
   for entry in "${tus[@]}"; do
     name=${entry%%:*}
     src=${entry#*:}
+    if [[ -n "${ONLY:-}" && "$name" != baseline_std && " $ONLY " != *" $name "* ]]; then continue; fi
     best=""
     rss=0
     for ((i = 0; i < runs; i++)); do

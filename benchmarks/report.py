@@ -17,7 +17,7 @@ context = {}
 UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 for bench in ("step_bench", "config_bench", "vars_bench", "placement_bench", "local_run_bench", "staging_bench",
-              "container_run_bench"):
+              "container_run_bench", "whole_process"):
     path = os.path.join(results_dir, bench + ".json")
     if not os.path.exists(path):
         continue
@@ -113,9 +113,12 @@ for size, label in ((0, "small"), (1, "typical"), (2, "large")):
 for shape, label in ((1, "40 maps × 100 keys"), (0, "1 map × 4,000 keys")):
     row("3 vars", "evaluate vs hand_substitute, %s" % label, "vars_bench", "evaluate/shape:%d" % shape,
         "hand_substitute/shape:%d" % shape, show=fmt_rate)
-for n in (10, 100):
+for n in (10, 100, 1000):
     row("3 vars", "redactor vs find_replace, 1 MiB log, %d secrets" % n, "vars_bench", "redactor/secrets:%d" % n,
         "find_replace/secrets:%d" % n, show=fmt_rate)
+for n in (100, 1000):
+    row("3 vars", "redactor, %d secrets vs 10 (independent of the number of secrets)" % n, "vars_bench",
+        "redactor/secrets:%d" % n, "redactor/secrets:10", "≤ 1.5×", lambda r, a: r <= 1.5, show=fmt_rate)
 
 # 4. Placement: time per decision at 10,000 workers vs the filter pass alone, and linearity.
 for s in ("first_fit", "random_placement", "fewest_build_containers", "limit_active_tasks", "volume_locality",
@@ -153,6 +156,32 @@ for u, m, label in ((0, 0, "no user namespace, runs under /tmp"), (1, 0, "user n
     row("7 container", "oci_runc `true` vs runc run of a ready bundle, %s" % label, "container_run_bench",
         "worker_run/userns:%d/tmpfs:%d" % (u, m), "raw_runc", "≤ 1.1×", lambda r, a: r <= 1.1)
 
+# 9. Whole processes (whole_process.py): spawn to exit, start-up included.
+W = "whole_process"
+row("9 process", "`taskstep execute` of /bin/true (local) vs a posix_spawn program", W, "cmd_true", "spawn_true",
+    "≤ 3×", lambda r, a: r <= 3)
+row("9 process", "`taskstep execute` of /bin/true, TMPDIR=/dev/shm (run root on tmpfs) vs posix_spawn", W,
+    "cmd_true_tmpfs", "spawn_true", "≤ 3×", lambda r, a: r <= 3)
+row("9 process", "`taskstep execute --worker oci` of `true` vs `runc run` of a ready bundle", W, "oci_true", "raw_runc",
+    "≤ 1.25×", lambda r, a: r <= 1.25)
+for n in (10, 100, 1000):
+    row("9 process", "20 MB of output, %d credentials vs none" % n, W, "output/secrets:%d" % n, "output/secrets:0",
+        "≤ 2×" if n == 100 else None, (lambda r, a: r <= 2) if n == 100 else None)
+row("9 process", "20 MB of output, no credentials vs `cat` of it (posix_spawn program)", W, "output/secrets:0", "cat_log")
+for n in (100, 1000, 10000):
+    row("9 process", "`render`, %d params vs 10 params" % n, W, "render/params:%d" % n, "render/params:10")
+a, b, base = t(W, "render/params:10000"), t(W, "render/params:1000"), t(W, "render/params:10")
+if a and b and base and b > base:
+    # Net of the 10-param run (start-up, parse of the rest): the growth itself, which should be linear.
+    g = (a - base) / (10 * (b - base))
+    rows.append(("9 process", "`render`, 10,000 params vs 10 × 1,000 params, each net of the 10-param run",
+                 fmt_time(a - base), "10 × " + fmt_time(b - base), "%.2f×" % g, "≤ 1.5× (linear)",
+                 "met" if g <= 1.5 else "**missed**"))
+for n in (10, 100, 1000):
+    row("9 process", "execute /bin/true with %d inputs vs 1 input" % n, W, "execute/inputs:%d" % n, "execute/inputs:1")
+row("9 process", "execute with 1000 inputs, TMPDIR=/dev/shm vs /tmp (ext4)", W, "execute_tmpfs/inputs:1000",
+    "execute/inputs:1000")
+
 # 8. Compile time, memory and size.
 compile_tsv = os.path.join(results_dir, "compile.tsv")
 if os.path.exists(compile_tsv):
@@ -166,13 +195,14 @@ if os.path.exists(compile_tsv):
         base = ct.get(("baseline_std", opt))
         for name, limit_s, limit_mib in (("core_only", 3.0, None), ("config_pipeline", None, None),
                                          ("full_step", 15.0, 1536.0), ("cli_main", 15.0, 1536.0),
-                                         ("cli_execute", 15.0, 1536.0)):
+                                         ("cli_execute", 15.0, 1024.0), ("cli_local", 15.0, 1024.0),
+                                         ("cli_oci", 15.0, 1024.0), ("cli_slurm", 15.0, 1024.0)):
             if (name, opt) not in ct or base is None:
                 continue
             secs, mib = ct[(name, opt)]
             target, ok = "—", None
             if limit_s is not None:
-                target = "≤ %.0f s" % limit_s + (" and ≤ 1.5 GB" if limit_mib else "")
+                target = "≤ %.0f s" % limit_s + ((" and ≤ %.1f GB" % (limit_mib / 1024)) if limit_mib else "")
                 ok = secs <= limit_s and (limit_mib is None or mib <= limit_mib)
             rows.append(("8 compile", "%s %s (time, peak RSS) vs baseline_std" % (name, opt),
                          "%.1f s, %.0f MiB" % (secs, mib), "%.1f s, %.0f MiB" % base, "%.1f×" % (secs / base[0]),

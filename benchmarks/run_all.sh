@@ -39,7 +39,8 @@ if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
   cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DTASKSTEP_BUILD_TESTS=OFF \
     -DTASKSTEP_BUILD_BENCHMARKS=ON >/dev/null
 fi
-cmake --build "$build" -j "${JOBS:-1}" --target "${benches[@]}" embedded_example embedded_baseline >&2
+cmake --build "$build" -j "${JOBS:-1}" --target "${benches[@]}" embedded_example embedded_baseline spawn_true \
+  taskstep_cli >&2
 
 out="$build/bench-results"
 rm -rf "$out"
@@ -59,6 +60,16 @@ for b in "${benches[@]}"; do
     exit 1
   }
 done
+
+# Whole processes: the taskstep command against posix_spawn, runc run, and itself at growing sizes.
+echo "running whole_process.py (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+quick_flag=()
+((reps == 1)) && quick_flag=(--quick)
+python3 "$here/whole_process.py" "$build/bin/taskstep" "$build/benchmarks/spawn_true" "$out/whole_process.json" \
+  "${quick_flag[@]}" >"$out/whole_process.txt" 2>&1 || {
+  echo "whole_process.py failed; see $out/whole_process.txt" >&2
+  exit 1
+}
 
 # Binary size of the embedded example (-Os -fno-rtti) and of the spawn-only program.
 : >"$out/sizes.tsv"

@@ -2,7 +2,8 @@
 //  1. with no secrets the output is the input, byte for byte;
 //  2. the output does not depend on how the input is split into writes (each split is compared with
 //     one write of the whole input);
-//  3. no secret piece survives in the output. Pieces are checked when they share no byte with the
+//  3. `redact` (which scans short strings directly) gives what the redactor gives;
+//  4. no secret piece survives in the output. Pieces are checked when they share no byte with the
 //     `((redacted))` marker, so that a match is certainly in text the redactor let through.
 // Secrets reach the redactor as Concourse's pieces of credential values (`redaction_pieces`), or,
 // chosen by the input, as raw strings straight to the constructor (any length, any order).
@@ -64,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& p : pieces) any = any || !p.empty();
   if (!any && out != input) violation("output differs from input without secrets");
   if (out != once) violation("output depends on how the input was split into writes");
+  if (vars::redact(input, pieces) != once) violation("redact of the whole string differs from the redactor");
   for (const auto& p : pieces) {
     if (p.empty() || p.find_first_of(vars::redacted_text) != std::string::npos) continue;
     if (out.find(p) != std::string::npos) violation("a secret appears in the output");

@@ -138,3 +138,21 @@ TEST_CASE("disk full while staging a git tree fails naming the file and the errn
   CHECK(staged.error().message().find("No space left on device") != std::string::npos);
   CHECK(test::count_prefixed(tmp, "taskstep-input-") == 0);
 }
+
+TEST_CASE("git is asked only about directories that may be in a repository: a .git in the directory or a parent, or GIT_DIR", "[build][inputs]") {
+  test::temp_dir t;
+  const auto plain = t.mkdir("plain/sub");
+  CHECK_FALSE(build::may_be_in_git_repository(plain));
+  CHECK_FALSE(build::git_files(plain, false));
+  const auto repo = t.mkdir("repo");
+  t.write("repo/deep/er/file.txt", "x\n");
+  git_init(repo);
+  CHECK(build::may_be_in_git_repository(repo));
+  CHECK(build::may_be_in_git_repository(repo / "deep/er"));  // the .git is two levels up
+  auto files = build::git_files(repo / "deep", false);
+  REQUIRE(files);
+  CHECK(*files == std::vector<std::string>{"er/file.txt"});
+  ::setenv("GIT_DIR", (repo / ".git").c_str(), 1);
+  CHECK(build::may_be_in_git_repository(plain));
+  ::unsetenv("GIT_DIR");
+}

@@ -153,3 +153,32 @@ TEST_CASE("equal pieces of different credentials are kept once, whatever lies be
   CHECK(redaction_pieces({{"a", "zz\nab"}, {"b", "longer"}, {"c", "ab\nzz"}}) ==
         std::vector<std::string>{"longer", "ab", "zz"});
 }
+
+TEST_CASE("with many secrets the first one starting at a position wins, in any split, and redact agrees", "[vars][redact]") {
+  // 1,000 secrets that share prefixes (the automaton's worst shape), the raw constructor's order.
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 1000; ++i) secrets.push_back("tok" + std::to_string(i * 7919 % 100000));
+  secrets.insert(secrets.begin(), "tok1tok2");  // earlier in the list than "tok1": wins where both start
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += (i % 3 ? "x tok" : " tok") + std::to_string(i * 31 % 997) + (i % 5 ? "" : "tok2");
+  redactor whole(secrets);
+  std::string once = whole.write(text);  // before flush(): operands of + are unsequenced
+  once += whole.flush();
+  for (std::size_t chunk : {1u, 2u, 3u, 7u, 64u, 4096u}) {
+    redactor split(secrets);
+    std::string out;
+    for (std::size_t pos = 0; pos < text.size(); pos += chunk) out += split.write(std::string_view(text).substr(pos, chunk));
+    out += split.flush();
+    CHECK(out == once);
+  }
+  CHECK(redact(text, secrets) == once);  // long: through the automaton
+  for (std::size_t pos = 0; pos < text.size(); pos += 40) {  // short strings are scanned directly
+    const std::string piece = text.substr(pos, 40);
+    redactor r(secrets);
+    std::string streamed = r.write(piece);
+    streamed += r.flush();
+    CHECK(redact(piece, secrets) == streamed);
+  }
+  CHECK(once.find("tok1tok2") == std::string::npos);
+  CHECK(redact("a tok1tok2 b", secrets) == "a ((redacted)) b");
+}
