@@ -1,6 +1,7 @@
 #pragma once
 // `taskstep execute`'s printing: the step's delegate, human (bold `initializing` / `running ...`, the
-// task's output as is, a coloured status) or --json (one event per line, never coloured).
+// task's output as is, a coloured status) or --json (one event per line, never coloured; the events
+// and their fields are docs/events.md, checked against docs/events.schema.json).
 
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <algorithm>
 
 #include <fmt/color.h>
 #include <nlohmann/json.hpp>
@@ -42,12 +45,18 @@ inline bool colour_stream(colour_when when, int fd) {
   return isatty(fd) != 0;
 }
 
+//! The version of the --json events (docs/events.md): every event carries it as `version`. It
+//! changes only when a field changes meaning or goes away; new events and new fields keep it.
+constexpr int events_version = 1;
+
 class cli_delegate {
  public:
   cli_delegate(bool json, colour_when when)
       : json_(json),
         colour_out_(!json && colour_stream(when, 1)),
-        colour_err_(!json && colour_stream(when, 2)) {}
+        colour_err_(!json && colour_stream(when, 2)),
+        tty_out_(!json && isatty(1) != 0),
+        began_(std::chrono::steady_clock::now()) {}
 
   void initializing(const taskstep::task_config& c) {
     if (json_) return event({{"event", "initialize"}, {"config", shadow_config(c)}});
@@ -64,29 +73,72 @@ class cli_delegate {
     line(bold(text));
   }
   void finished(int status) {
+    end_warnings();
     if (json_) event({{"event", "finish"}, {"exit_status", status}});
   }
   void errored(std::string_view message) {
+    end_warnings();
     if (json_) return event({{"event", "error"}, {"message", std::string(message)}});
     std::fflush(stdout);
     std::cerr << styled(colour_err_, fmt::fg(fmt::terminal_color::red), message) << "\n";
   }
-  void out(std::string_view s) { log("stdout", s); }
-  void err(std::string_view s) { log("stderr", s); }
+  void out(std::string_view s) {
+    end_warnings();
+    log("stdout", s);
+  }
+  void err(std::string_view s) {
+    if (json_ && in_warnings_) return warning_bytes(s);
+    log("stderr", s);
+  }
+  //! The build's final status word; `elapsed` since this delegate was made (the step's whole run).
   void status(const std::string& word) {
-    if (json_) return event({{"event", "status"}, {"status", word}});
+    end_warnings();
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count();
+    if (json_) return event({{"event", "status"}, {"status", word}, {"elapsed", elapsed}});
     const auto colour = word == "succeeded" ? fmt::terminal_color::green
                         : word == "aborted" ? fmt::terminal_color::yellow
                                             : fmt::terminal_color::red;
-    line(styled(colour_out_, fmt::fg(colour), word));
+    // The elapsed time only for a reader at a terminal: piped output keeps fly's bare status word.
+    line(styled(colour_out_, fmt::fg(colour), word) + (tty_out_ ? " " + elapsed_text(elapsed) : ""));
   }
   void note(const std::string& text) {
+    end_warnings();
     if (json_) return event({{"event", "log"}, {"stream", "stderr"}, {"payload", text + "\n"}});
     std::fflush(stdout);
     std::cerr << text << "\n";
   }
 
  private:
+  // `(12.3s)`, `(2m05s)`, `(1h02m03s)`: the elapsed time after the status word, as Concourse's UI shows it.
+  static std::string elapsed_text(double seconds) {
+    const auto whole = static_cast<long long>(seconds);
+    if (whole < 60) return fmt::format("({:.1f}s)", seconds);
+    if (whole < 3600) return fmt::format("({}m{:02}s)", whole / 60, whole % 60);
+    return fmt::format("({}h{:02}m{:02}s)", whole / 3600, whole / 60 % 60, whole % 60);
+  }
+  // --json: the step's and the worker's `[WARNING] ...` lines reach us on stderr, each whole, before
+  // any byte of the task's own output (the config's warnings before `initialize`, the worker's
+  // before its supervisor reads the task's pipes). Until the first other byte, such lines become
+  // `warning` events; everything after is the task's and stays `log`.
+  static constexpr std::string_view warning_prefix = "[WARNING] ";
+  void warning_bytes(std::string_view s) {
+    pending_.append(s);
+    while (in_warnings_) {
+      const std::size_t n = std::min(pending_.size(), warning_prefix.size());
+      if (pending_.compare(0, n, warning_prefix, 0, n) != 0) return end_warnings();
+      const std::size_t eol = pending_.find('\n');
+      if (eol == std::string::npos) return;  // the rest of the line is yet to come
+      event({{"event", "warning"}, {"message", pending_.substr(warning_prefix.size(), eol - warning_prefix.size())}});
+      pending_.erase(0, eol + 1);
+      if (pending_.empty()) return;
+    }
+  }
+  void end_warnings() {
+    if (!in_warnings_) return;
+    in_warnings_ = false;
+    if (!pending_.empty()) log("stderr", std::exchange(pending_, {}));
+  }
   static std::string now_seconds() {
     using namespace std::chrono;
     return std::to_string(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() / 1000.0);
@@ -107,6 +159,7 @@ class cli_delegate {
   }
   void event(nlohmann::ordered_json e) {
     e["time"] = nlohmann::ordered_json::parse(now_seconds());
+    e["version"] = events_version;
     const std::string text = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     emit(stdout, text);
   }
@@ -134,6 +187,10 @@ class cli_delegate {
   bool colour_err_;  // stderr: the red error
   bool mid_line_ = false;
   bool stdout_broken_ = false;
+  bool tty_out_;             // stdout is a terminal: the status line shows the elapsed time
+  bool in_warnings_ = true;  // --json: no byte of the task's output seen yet (warning_bytes)
+  std::string pending_;      // --json: the start of a `[WARNING] ` line whose end has not arrived
+  std::chrono::steady_clock::time_point began_;
   std::stop_source abort_ = std::stop_source(std::nostopstate);
 
  public:

@@ -202,10 +202,13 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       }
       return execute_local(call, erase(std::move(source)));
     }();
+    // --json always ends with a `status` event, also for a build refused before `initialize`.
     if (outcome.started()) delegate.status(outcome.status);
+    else if (a.json) delegate.status("errored");
     return outcome.exit_code;
   } catch (const fatal& f) {
     delegate.errored(f.message);
+    if (a.json) delegate.status("errored");
     return build::exit_errored;
   }
 }
