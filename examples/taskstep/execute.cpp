@@ -99,6 +99,23 @@ task_source erase(Source source) {
   return {[shared] { return shared->fetch(); }, [shared] { return std::vector<std::string>(shared->warnings()); }};
 }
 
+// The image_resource types every worker of this command can fetch (image::registry_store pulls them;
+// the local worker accepts them and ignores the image with a warning).
+bool fetchable_image_type(const std::string& type) { return type == "registry-image" || type == "docker-image"; }
+
+// Concourse would run any resource type's check/get to fetch an image; taskstep has no resource
+// containers, so another type is refused before the build with what to do instead of placement's
+// bare `no workers satisfying: resource type '...'`.
+std::string unfetchable_image_message(const std::string& type, build::worker_kind kind) {
+  std::string m = "image_resource type '" + type + "' is not supported by taskstep: it fetches images only from "
+                  "registries (type registry-image or docker-image) and runs no resource type's get. ";
+  if (kind == build::worker_kind::local)
+    return m + "The local worker ignores images anyway: remove image_resource to run the task on this host, or use "
+               "type: registry-image (ignored with a warning), or pass --image DIR";
+  return m + "Use type: registry-image with the image's repository, or pass --image DIR (an image artifact: rootfs/ "
+             "and metadata.json)";
+}
+
 build::worker_choice worker_choice_of(const std::string& flag) {
   if (flag == "local") return build::worker_choice::local;
   if (flag == "oci") return build::worker_choice::oci;
@@ -169,6 +186,11 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     const build::worker_kind kind = value_or_fatal(build::choose_worker(
         worker_choice_of(a.worker), build::names_image(config, request),
         a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string()));
+
+    // (A type still holding a ((var)) is checked by placement once interpolated.)
+    if (config.image_resource && request.image.empty() && !fetchable_image_type(config.image_resource->type) &&
+        config.image_resource->type.find("((") == std::string::npos)
+      throw fatal{unfetchable_image_message(config.image_resource->type, kind)};
 
     auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
                   config::override_params(std::move(params)) |
