@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <iostream>
 #include <stop_token>
 #include <string>
@@ -19,6 +21,7 @@
 #include <fmt/color.h>
 #include <nlohmann/json.hpp>
 
+#include "taskstep/build/progress.hpp"
 #include "taskstep/core/task_config.hpp"
 
 namespace taskstep_cli {
@@ -56,6 +59,7 @@ class cli_delegate {
         colour_out_(!json && colour_stream(when, 1)),
         colour_err_(!json && colour_stream(when, 2)),
         tty_out_(!json && isatty(1) != 0),
+        tty_err_(!json && isatty(2) != 0),
         began_(std::chrono::steady_clock::now()) {}
 
   void initializing(const taskstep::task_config& c) {
@@ -109,7 +113,48 @@ class cli_delegate {
     std::cerr << text << "\n";
   }
 
+ //! Staging an input or copying an output out: a line on stderr redrawn in place, as fly draws its
+  //! uploads (`staging input repo  1.5 MiB / 4.0 MiB [=======>            ]  37%`), only when stderr
+  //! is a terminal and not with --json; at most ten redraws a second, and the last one ends the line.
+  void progress(const taskstep::build::progress_report& r) {
+    if (!tty_err_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!r.finished && bar_width_ != 0 && now - bar_drawn_ < std::chrono::milliseconds(100)) return;
+    bar_drawn_ = now;
+    constexpr std::size_t cells = 30;
+    const double part = r.total == 0 ? (r.finished ? 1.0 : 0.0) : static_cast<double>(r.done) / static_cast<double>(r.total);
+    const auto filled = static_cast<std::size_t>(part * cells);
+    std::string bar(filled, '=');
+    if (filled < cells) bar += '>' + std::string(cells - filled - 1, ' ');
+    std::string text = fmt::format(
+        "{} {}  {} / {} [{}] {:3}%",
+        r.kind == taskstep::build::progress_kind::staging_input ? "staging input" : "copying output",
+        std::string(r.name), human_bytes(r.done), human_bytes(r.total), bar, static_cast<int>(part * 100));
+    const std::size_t width = text.size();
+    if (width < bar_width_) text += std::string(bar_width_ - width, ' ');  // cover a longer line drawn before
+    if (mid_line_ && bar_width_ == 0) {
+      text.insert(0, "\n");
+      mid_line_ = false;
+    }
+    std::fflush(stdout);
+    std::fputs(("\r" + text + (r.finished ? "\n" : "")).c_str(), stderr);
+    std::fflush(stderr);
+    bar_width_ = r.finished ? 0 : width;
+  }
+
  private:
+  // 512 B, 1.5 KiB, 12.0 MiB, 3.2 GiB: binary units, as fly prints sizes.
+  static std::string human_bytes(std::uint64_t n) {
+    if (n < 1024) return fmt::format("{} B", n);
+    const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n) / 1024;
+    std::size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(units)) {
+      v /= 1024;
+      ++u;
+    }
+    return fmt::format("{:.1f} {}", v, units[u]);
+  }
   // `(12.3s)`, `(2m05s)`, `(1h02m03s)`: the elapsed time after the status word, as Concourse's UI shows it.
   static std::string elapsed_text(double seconds) {
     const auto whole = static_cast<long long>(seconds);
@@ -188,6 +233,9 @@ class cli_delegate {
   bool mid_line_ = false;
   bool stdout_broken_ = false;
   bool tty_out_;             // stdout is a terminal: the status line shows the elapsed time
+  bool tty_err_;             // stderr is a terminal: progress bars are drawn there
+  std::size_t bar_width_ = 0;  // the length of the progress line last drawn (0: none is open)
+  std::chrono::steady_clock::time_point bar_drawn_{};
   bool in_warnings_ = true;  // --json: no byte of the task's output seen yet (warning_bytes)
   std::string pending_;      // --json: the start of a `[WARNING] ` line whose end has not arrived
   std::chrono::steady_clock::time_point began_;

@@ -87,6 +87,7 @@ class forwarding_events final : public events {
   void errored(std::string_view message) override { d_.errored(message); }
   void out(std::string_view s) override { d_.out(s); }
   void err(std::string_view s) override { d_.err(s); }
+  void progress(const build::progress_report& r) override { d_.progress(r); }
 
  private:
   cli_delegate& d_;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 #include <string>
@@ -246,4 +247,36 @@ TEST_CASE("execute ends its status line with the elapsed time on a terminal only
   CHECK(std::regex_search(r.out, timed));
   r = run_with_tty(tty_on::err, {"execute", "--color=never", "-c", t.ok()});
   CHECK(r.out.ends_with("\nsucceeded\n"));
+}
+
+TEST_CASE("execute draws progress for staging inputs and copying outputs on a terminal stderr only", "[cli][execute][progress]") {
+  tasks t;
+  const auto repo = t.dir / "repo";
+  fs::create_directories(repo);
+  for (int i = 0; i < 3; ++i) write_file(repo / ("blob" + std::to_string(i)), std::string(std::size_t{3} << 20, 'x'));
+  REQUIRE(std::system(("git -C " + repo.string() + " init -q && git -C " + repo.string() + " add -A").c_str()) == 0);
+  const auto task = t.write("progress.yml",
+                            "platform: linux\ninputs: [{name: repo}]\noutputs: [{name: out}]\n"
+                            "run: {path: sh, args: [-c, 'head -c 2097152 /dev/zero > out/two-mib']}\n");
+  const auto out_dir = t.dir / "copied";
+  const std::vector<std::string> args{"execute", "-c", task, "-i", "repo=" + repo.string(), "-o", "out=" + out_dir.string()};
+
+  auto r = run_with_tty(tty_on::err, args);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("\rstaging input repo  0 B / 9.0 MiB [>") != std::string::npos);
+  CHECK(r.err.find("staging input repo  9.0 MiB / 9.0 MiB [==============================] 100%\n") != std::string::npos);
+  CHECK(r.err.find("copying output out  2.0 MiB / 2.0 MiB [==============================] 100%\n") != std::string::npos);
+  CHECK(fs::file_size(out_dir / "two-mib") == 2097152);
+
+  // stderr a pipe (stdout the terminal), or --json: no progress at all.
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--json"}}) {
+    auto more = args;
+    more.insert(more.end(), extra.begin(), extra.end());
+    auto piped = run_with_tty(extra.empty() ? tty_on::out : tty_on::err, more);
+    CHECK(piped.exit_code == 0);
+    CHECK(piped.err.find("staging input") == std::string::npos);
+    CHECK(piped.err.find("copying output") == std::string::npos);
+    CHECK(piped.out.find("staging input") == std::string::npos);
+  }
 }

@@ -14,6 +14,8 @@
 //!    delivers what the task wrote); a failed copy makes the build errored and keeps the run root.
 //! 6. Staged copies and the run root are removed; the outcome maps to fly's exit codes.
 //!
+//! A delegate with `progress(const progress_report&)` (build/progress.hpp) hears steps 3 and 5.
+//!
 //! Errors are reported through `delegate.errored`; the returned `build_outcome` carries the status
 //! word to print (none for a refused build) and the exit code.
 
@@ -137,7 +139,12 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
     return refused();
   }
 
-  auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop);
+  // A delegate with progress(const progress_report&) hears the long copies (build/progress.hpp).
+  auto on_progress = [&delegate] {
+    if constexpr (reports_progress<Delegate>) return [&delegate](const progress_report& r) { delegate.progress(r); };
+    else return no_progress{};
+  }();
+  auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop, on_progress);
   if (!staged) {
     delegate.errored(staged.error().message());
     return outcome_of(tl::unexpected(staged.error()));
@@ -151,7 +158,7 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
                              placement::volume_locality{}, workers, std::move(options));
   build_outcome out = outcome_of(task.run(artifacts, delegate, stop));
 
-  auto failures = copy_outputs(prepared->outputs, artifacts);
+  auto failures = copy_outputs(prepared->outputs, artifacts, on_progress);
   for (const auto& f : failures) delegate.errored(f.message);
   if (!failures.empty()) {
     root.keep = true;
