@@ -22,6 +22,7 @@ struct execute_args {
   std::string slurm_partition, slurm_shared_root, runc_root;
   bool slurm_copy_rootfs = false;
   bool privileged = false, include_ignored = false, json = false, no_user_namespace = false;
+  bool watch = false;  // --watch: run again whenever a file of an input changes
 };
 
 }  // namespace taskstep_cli
