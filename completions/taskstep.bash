@@ -18,7 +18,7 @@ _taskstep() {
   local execute_flags="-h --help -c --config -i --input -m --input-mapping -o --output $var_flags --image
     -p --privileged --tag --include-ignored --secret --secrets-file --job --cache-dir --timeout --grace --worker
     --slurm-partition --slurm-shared-root --slurm-copy-rootfs --image-store --insecure-registry
-    --no-user-namespace --runc-root --json --color"
+    --no-user-namespace --runc-root --json --color --watch"
   local render_flags="-h --help --env --yaml $var_flags"
   local validate_flags="-h --help"
 

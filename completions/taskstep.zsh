@@ -36,6 +36,7 @@ _taskstep_execute() {
     '--runc-root[oci: runc state directory]:dir:_directories' \
     '--json[print one JSON event per line]' \
     '--color=[when to colour]:when:(auto always never)' \
+    '--watch[run again whenever a file of an input changes]' \
     '*:: :'
 }
 
