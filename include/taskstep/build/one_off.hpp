@@ -106,6 +106,13 @@ W& worker_of(std::unique_ptr<W>& w) {
   return *w;
 }
 
+// The delegate's progress() as a callable, or no_progress when it has none.
+template <class Delegate>
+auto progress_of([[maybe_unused]] Delegate& delegate) {
+  if constexpr (reports_progress<Delegate>) return [&delegate](const progress_report& r) { delegate.progress(r); };
+  else return no_progress{};
+}
+
 }  // namespace detail
 
 //! Runs a one-off build (see the file comment).
@@ -140,10 +147,7 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
   }
 
   // A delegate with progress(const progress_report&) hears the long copies (build/progress.hpp).
-  auto on_progress = [&delegate] {
-    if constexpr (reports_progress<Delegate>) return [&delegate](const progress_report& r) { delegate.progress(r); };
-    else return no_progress{};
-  }();
+  auto on_progress = detail::progress_of(delegate);
   auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop, on_progress);
   if (!staged) {
     delegate.errored(staged.error().message());
