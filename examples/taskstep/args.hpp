@@ -23,6 +23,7 @@ struct execute_args {
   bool slurm_copy_rootfs = false;
   bool privileged = false, include_ignored = false, json = false, no_user_namespace = false;
   bool keep = false;  // --keep: keep a failed run for `taskstep intercept`
+  bool watch = false;  // --watch: run again whenever a file of an input changes
 };
 
 }  // namespace taskstep_cli

@@ -4,11 +4,15 @@
 
 #include "execute.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <stop_token>
@@ -17,7 +21,10 @@
 #include "delegate.hpp"
 #include "execute_call.hpp"
 #include "intercept.hpp"
+#include "watch.hpp"
+#include "taskstep/build/inputs.hpp"
 #include "taskstep/build/interrupts.hpp"
+#include "taskstep/build/outputs.hpp"
 #include "taskstep/build/paths.hpp"
 #include "taskstep/build/request.hpp"
 #include "taskstep/config/config.hpp"
@@ -65,6 +72,8 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
                  "auto (default: colour a stream only when it is a terminal, NO_COLOR is unset and TERM is not dumb), "
                  "always (even on pipes and with NO_COLOR set) or never; --json is never coloured")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd.add_flag("--watch", a.watch,
+               "run again whenever a file of an input directory (or the task file) changes; Ctrl-C ends it");
   cmd.add_option("ARGS", a.args, "arguments appended to run.args (after --)");
 }
 
@@ -91,6 +100,7 @@ class forwarding_events final : public events {
   void errored(std::string_view message) override { d_.errored(message); }
   void out(std::string_view s) override { d_.out(s); }
   void err(std::string_view s) override { d_.err(s); }
+  void progress(const build::progress_report& r) override { d_.progress(r); }
 
  private:
   cli_delegate& d_;
@@ -103,6 +113,23 @@ task_source erase(Source source) {
   return {[shared] { return shared->fetch(); }, [shared] { return std::vector<std::string>(shared->warnings()); }};
 }
 
+// The image_resource types every worker of this command can fetch (image::registry_store pulls them;
+// the local worker accepts them and ignores the image with a warning).
+bool fetchable_image_type(const std::string& type) { return type == "registry-image" || type == "docker-image"; }
+
+// Concourse would run any resource type's check/get to fetch an image; taskstep has no resource
+// containers, so another type is refused before the build with what to do instead of placement's
+// bare `no workers satisfying: resource type '...'`.
+std::string unfetchable_image_message(const std::string& type, build::worker_kind kind) {
+  std::string m = "image_resource type '" + type + "' is not supported by taskstep: it fetches images only from "
+                  "registries (type registry-image or docker-image) and runs no resource type's get. ";
+  if (kind == build::worker_kind::local)
+    return m + "The local worker ignores images anyway: remove image_resource to run the task on this host, or use "
+               "type: registry-image (ignored with a warning), or pass --image DIR";
+  return m + "Use type: registry-image with the image's repository, or pass --image DIR (an image artifact: rootfs/ "
+             "and metadata.json)";
+}
+
 build::worker_choice worker_choice_of(const std::string& flag) {
   if (flag == "local") return build::worker_choice::local;
   if (flag == "oci") return build::worker_choice::oci;
@@ -112,8 +139,9 @@ build::worker_choice worker_choice_of(const std::string& flag) {
 
 }  // namespace
 
-int run_execute(const CLI::App& cmd, execute_args& a) {
-  build::ignore_sigpipe();  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
+namespace {
+
+int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
   cli_delegate delegate(a.json, colour_when_of(a.color));
   try {
     // The config as fly reads it: decoded and validated, args appended, env overriding params.
@@ -176,6 +204,11 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
         a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string()));
     if (auto supported = build::keep_supported(kind); request.keep && !supported) throw fatal{supported.error().message()};
 
+    // (A type still holding a ((var)) is checked by placement once interpolated.)
+    if (config.image_resource && request.image.empty() && !fetchable_image_type(config.image_resource->type) &&
+        config.image_resource->type.find("((") == std::string::npos)
+      throw fatal{unfetchable_image_message(config.image_resource->type, kind)};
+
     auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
                   config::override_params(std::move(params)) |
                   config::interpolate(vars::multi_vars(std::move(variables),
@@ -212,12 +245,99 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     if (!outcome.kept.empty())
       if (const auto all = build::find_kept_runs().size(); all > 10)  // nothing removes them but --rm
         delegate.note(std::to_string(all) + " kept runs hold disk space: taskstep intercept --list, --rm --all");
+    // --json always ends with a `status` event, also for a build refused before `initialize`.
     if (outcome.started()) delegate.status(outcome.status);
+    else if (a.json) delegate.status("errored");
     return outcome.exit_code;
   } catch (const fatal& f) {
     delegate.errored(f.message);
+    if (a.json) delegate.status("errored");
     return build::exit_errored;
   }
+}
+
+// --watch: what to watch for this task file and these flags (best effort: a flag the build will
+// refuse just watches less, and the build reports it).
+watch_set watch_set_of(const execute_args& a) {
+  watch_set set;
+  set.files.push_back(fs::absolute(a.config));
+  std::string text, err;
+  auto pairs = build::parse_pairs(a.inputs, "input");
+  if (pairs)
+    for (const auto& p : *pairs) set.dirs.push_back(build::detail::comparable(p.path));
+  if (auto outputs = build::parse_pairs(a.outputs, "output"))
+    for (const auto& o : *outputs) set.ignored.push_back(build::detail::comparable(o.path));
+  if (read_file(a.config, text, err)) {
+    if (auto config = yaml::parse_task_config(text)) {
+      build::one_off_request request;
+      if (pairs) request.inputs = *pairs;
+      request.cwd = fs::current_path();
+      if (auto dirs = build::check_inputs(*config, request)) {
+        set.dirs.clear();
+        for (const auto& [name, dir] : *dirs) set.dirs.push_back(build::detail::comparable(dir));
+      }
+    }
+  }
+  return set;
+}
+
+// Runs the build, then again after every change, until Ctrl-C/SIGTERM. Both signals stay blocked
+// for the whole watch: during a build build::interrupts reads them (an aborted build ends the
+// watch, exit 3), between builds our signalfd does (the watch ends with the last build's code).
+int run_watching(const CLI::App& cmd, execute_args& a) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigset_t previous;
+  (void)::pthread_sigmask(SIG_BLOCK, &set, &previous);
+  const int signal_fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  struct restore {
+    int fd;
+    sigset_t mask;
+    ~restore() {
+      if (fd >= 0) consume_signals(fd);  // one that arrived late must not kill us on unblock
+      if (fd >= 0) ::close(fd);
+      (void)::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+    }
+  } guard{signal_fd, previous};
+  if (signal_fd < 0) {
+    std::cerr << "--watch: signalfd: " << std::strerror(errno) << "\n";
+    return build::exit_errored;
+  }
+  watcher w(signal_fd);
+  int code = build::exit_errored;
+  while (true) {
+    std::size_t watched = 0;
+    if (auto failed = w.arm(watch_set_of(a), watched)) {
+      std::cerr << "--watch: " << *failed << "\n";
+      return build::exit_errored;
+    }
+    code = run_once(cmd, a);
+    if (code == build::exit_aborted) return code;  // Ctrl-C (or a closed stdout) during the build
+    fs::path changed;
+    if (w.pending(changed)) {
+      // changed while the build ran: wait for quiet, then run again
+      if (w.wait(std::chrono::milliseconds(200), changed) == watch_wake::signalled) return code;
+    } else {
+      std::cerr << "watching " << watched << (watched == 1 ? " directory" : " directories")
+                << " for changes (Ctrl-C to stop)\n";
+      const auto wake = w.wait(std::chrono::milliseconds(200), changed);
+      if (wake == watch_wake::signalled) return code;
+      if (wake == watch_wake::failed) {
+        std::cerr << "--watch: poll: " << std::strerror(errno) << "\n";
+        return code;
+      }
+    }
+    std::cerr << "changed: " << changed.string() << ": running again\n";
+  }
+}
+
+}  // namespace
+
+int run_execute(const CLI::App& cmd, execute_args& a) {
+  build::ignore_sigpipe();  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
+  return a.watch ? run_watching(cmd, a) : run_once(cmd, a);
 }
 
 }  // namespace taskstep_cli

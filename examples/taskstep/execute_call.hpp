@@ -14,6 +14,7 @@
 
 #include "args.hpp"
 #include "taskstep/build/outcome.hpp"
+#include "taskstep/build/progress.hpp"
 #include "taskstep/build/request.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
@@ -39,6 +40,7 @@ class events {
   virtual void errored(std::string_view message) = 0;
   virtual void out(std::string_view s) = 0;
   virtual void err(std::string_view s) = 0;
+  virtual void progress(const taskstep::build::progress_report& r) = 0;  // staging inputs, copying outputs
 
  protected:
   ~events() = default;

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -78,12 +79,29 @@ int run_render(const CLI::App& cmd, const std::string& task_file, const var_opti
   return exit_ok;
 }
 
+#ifndef TASKSTEP_VERSION
+#define TASKSTEP_VERSION "unknown"
+#endif
+
+// The Concourse version whose behaviour the command follows unless told otherwise (`--concourse`).
+constexpr std::string_view default_concourse = "8.2";
+// The worker types this command was built with (execute_<worker>.cpp), as `--worker` names them.
+constexpr std::string_view compiled_workers = "local oci slurm";
+
+// `taskstep --version`: the version, then the default dialect and the workers, one fact a line.
+std::string version_text() {
+  return std::string("taskstep ") + TASKSTEP_VERSION + "\nconcourse " + std::string(default_concourse) +
+         "\nworkers " + std::string(compiled_workers) + "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"taskstep: run Concourse task steps locally"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  bool show_version = false;
+  app.add_flag("-V,--version", show_version, "print the version, the default Concourse version and the workers");
 
   std::string validate_file;
   auto* validate = app.add_subcommand("validate", "Check a task file as Concourse 6.7 would");
@@ -113,6 +131,15 @@ int main(int argc, char** argv) {
     return code == 0 ? exit_ok : exit_usage;
   }
 
+  if (show_version) {
+    std::cout << version_text();
+    return exit_ok;
+  }
+  // Nothing to do: the help on stdout and the usage exit code, as `git` with no arguments does.
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+    return exit_usage;
+  }
   if (validate->parsed()) return run_validate(validate_file);
   if (render->parsed()) return run_render(*render, render_file, render_vars, render_env, render_yaml);
   if (execute->parsed()) return run_execute(*execute, exec_args);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "build/build_support.hpp"
 #include "taskstep/build/inputs.hpp"
@@ -156,3 +157,42 @@ TEST_CASE("git is asked only about directories that may be in a repository: a .g
   CHECK(build::may_be_in_git_repository(plain));
   ::unsetenv("GIT_DIR");
 }
+TEST_CASE("staging a git tree with a progress callable reports its bytes in batches and copies the same files", "[build][inputs][progress]") {
+  test::temp_dir t;
+  const auto tmp = t.mkdir("tmp");
+  test::scoped_tmpdir scoped(tmp);
+  const auto repo = t.mkdir("repo");
+  for (int i = 0; i < 5; ++i) t.write("repo/d" + std::to_string(i) + "/big", std::string(std::size_t{3} << 20, 'x'));
+  t.write("repo/small", "s");
+  git_init(repo);
+  std::vector<build::progress_report> reports;
+  std::vector<std::string> names;
+  auto staged = build::stage_inputs({{"repo", repo}}, false, {}, build::temp_root(), [&](const build::progress_report& r) {
+    reports.push_back(r);
+    names.emplace_back(r.name);
+  });
+  REQUIRE(staged);
+  const std::uint64_t total = 5 * (std::uint64_t{3} << 20) + 1;
+  REQUIRE(reports.size() >= 3);  // 0, then more than one batch
+  CHECK(reports.front().done == 0);
+  CHECK(reports.front().total == total);
+  for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
+  CHECK(reports.back().finished);
+  CHECK(reports.back().done == total);
+  for (std::size_t i = 0; i + 1 < reports.size(); ++i) CHECK_FALSE(reports[i].finished);
+  for (const auto& n : names) CHECK(n == "repo");
+  for (const auto& r : reports) CHECK(r.kind == build::progress_kind::staging_input);
+  const auto copy = staged->dirs.at("repo");
+  for (int i = 0; i < 5; ++i) CHECK(fs::file_size(copy / ("d" + std::to_string(i)) / "big") == (std::size_t{3} << 20));
+  CHECK(fs::exists(copy / "small"));
+}
+
+namespace {
+struct listens {
+  void progress(const build::progress_report&) {}
+};
+struct deaf {};
+}  // namespace
+// The progress hook is detected, never required.
+static_assert(build::reports_progress<listens>);
+static_assert(!build::reports_progress<deaf>);

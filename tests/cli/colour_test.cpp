@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -131,18 +133,23 @@ const std::string bold_initializing = "\x1b[1minitializing\x1b[0m\n";
 const std::string red_errored = "\x1b[31merrored\x1b[0m\n";
 const std::string no_workers = "no workers satisfying: platform 'linux', tag 'x'";
 
+// On a terminal the status line ends with the build's elapsed time (`errored (0.0s)`): removed, so
+// the colour checks compare the rest exactly.
+const std::regex elapsed_suffix(R"( \((\d+h)?(\d+m)?\d+(\.\d)?s\)\n)");
+std::string untimed(const std::string& s) { return std::regex_replace(s, elapsed_suffix, "\n"); }
+
 }  // namespace
 
 TEST_CASE("execute colours stdout when it is a terminal and leaves a piped stderr plain", "[cli][execute][colour]") {
   tasks t;
   auto r = run_with_tty(tty_on::out, {"execute", "-c", t.ok(), "--tag", "x"});
   CHECK(r.exit_code == 2);
-  CHECK(r.out == bold_initializing + red_errored);
+  CHECK(untimed(r.out) == bold_initializing + red_errored);
   CHECK(r.err == no_workers + "\n");
 
   r = run_with_tty(tty_on::out, {"execute", "-c", t.ok()});
   CHECK(r.exit_code == 0);
-  CHECK(r.out == bold_initializing + "\x1b[1mselected worker:\x1b[0m local\n" +
+  CHECK(untimed(r.out) == bold_initializing + "\x1b[1mselected worker:\x1b[0m local\n" +
                      "\x1b[1mrunning sh -c echo out; echo err >&2\x1b[0m\nout\n\x1b[32msucceeded\x1b[0m\n");
   CHECK(r.err == "err\n");
 }
@@ -174,13 +181,13 @@ TEST_CASE("execute: NO_COLOR (any non-empty value) and TERM=dumb turn colour off
       INFO(env << (tty == tty_on::out ? " (stdout a tty)" : " (stderr a tty)"));
       auto r = run_with_tty(tty, {"execute", "-c", t.ok(), "--tag", "x"}, {env});
       CHECK(r.exit_code == 2);
-      CHECK(r.out == "initializing\nerrored\n");
+      CHECK(untimed(r.out) == "initializing\nerrored\n");
       CHECK(r.err == no_workers + "\n");
     }
   }
   // An empty NO_COLOR does not count (no-color.org: "present and not an empty string").
   auto r = run_with_tty(tty_on::out, {"execute", "-c", t.ok(), "--tag", "x"}, {"NO_COLOR="});
-  CHECK(r.out == bold_initializing + red_errored);
+  CHECK(untimed(r.out) == bold_initializing + red_errored);
 }
 
 TEST_CASE("execute --color=always colours pipes, even with NO_COLOR or TERM=dumb", "[cli][execute][colour]") {
@@ -190,7 +197,7 @@ TEST_CASE("execute --color=always colours pipes, even with NO_COLOR or TERM=dumb
     INFO((env.empty() ? std::string("no NO_COLOR") : env.front()));
     auto r = run_with_tty(tty_on::none, {"execute", "--color=always", "-c", t.ok(), "--tag", "x"}, env);
     CHECK(r.exit_code == 2);
-    CHECK(r.out == bold_initializing + red_errored);
+    CHECK(untimed(r.out) == bold_initializing + red_errored);
     CHECK(r.err == "\x1b[31m" + no_workers + "\x1b[0m\n");
   }
   // The task's own output still passes through as it was written.
@@ -205,7 +212,7 @@ TEST_CASE("execute --color=never prints no colour codes on a terminal", "[cli][e
   for (const tty_on tty : {tty_on::out, tty_on::err}) {
     auto r = run_with_tty(tty, {"execute", "--color=never", "-c", t.ok(), "--tag", "x"});
     CHECK(r.exit_code == 2);
-    CHECK(r.out == "initializing\nerrored\n");
+    CHECK(untimed(r.out) == "initializing\nerrored\n");
     CHECK(r.err == no_workers + "\n");
   }
 }
@@ -230,4 +237,46 @@ TEST_CASE("execute --color accepts only auto, always and never", "[cli][execute]
   auto r = run_taskstep({"execute", "--color=sometimes", "-c", "task.yml"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--color: sometimes not in {auto,always,never}") != std::string::npos);
+}
+
+TEST_CASE("execute ends its status line with the elapsed time on a terminal only", "[cli][execute][colour]") {
+  tasks t;
+  const std::regex timed(R"(\nsucceeded \(\d+\.\ds\)\n$)");
+  auto r = run_with_tty(tty_on::out, {"execute", "--color=never", "-c", t.ok()});
+  CHECK(r.exit_code == 0);
+  CHECK(std::regex_search(r.out, timed));
+  r = run_with_tty(tty_on::err, {"execute", "--color=never", "-c", t.ok()});
+  CHECK(r.out.ends_with("\nsucceeded\n"));
+}
+
+TEST_CASE("execute draws progress for staging inputs and copying outputs on a terminal stderr only", "[cli][execute][progress]") {
+  tasks t;
+  const auto repo = t.dir / "repo";
+  fs::create_directories(repo);
+  for (int i = 0; i < 3; ++i) write_file(repo / ("blob" + std::to_string(i)), std::string(std::size_t{3} << 20, 'x'));
+  REQUIRE(std::system(("git -C " + repo.string() + " init -q && git -C " + repo.string() + " add -A").c_str()) == 0);
+  const auto task = t.write("progress.yml",
+                            "platform: linux\ninputs: [{name: repo}]\noutputs: [{name: out}]\n"
+                            "run: {path: sh, args: [-c, 'head -c 2097152 /dev/zero > out/two-mib']}\n");
+  const auto out_dir = t.dir / "copied";
+  const std::vector<std::string> args{"execute", "-c", task, "-i", "repo=" + repo.string(), "-o", "out=" + out_dir.string()};
+
+  auto r = run_with_tty(tty_on::err, args);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("\rstaging input repo  0 B / 9.0 MiB [>") != std::string::npos);
+  CHECK(r.err.find("staging input repo  9.0 MiB / 9.0 MiB [==============================] 100%\n") != std::string::npos);
+  CHECK(r.err.find("copying output out  2.0 MiB / 2.0 MiB [==============================] 100%\n") != std::string::npos);
+  CHECK(fs::file_size(out_dir / "two-mib") == 2097152);
+
+  // stderr a pipe (stdout the terminal), or --json: no progress at all.
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--json"}}) {
+    auto more = args;
+    more.insert(more.end(), extra.begin(), extra.end());
+    auto piped = run_with_tty(extra.empty() ? tty_on::out : tty_on::err, more);
+    CHECK(piped.exit_code == 0);
+    CHECK(piped.err.find("staging input") == std::string::npos);
+    CHECK(piped.err.find("copying output") == std::string::npos);
+    CHECK(piped.out.find("staging input") == std::string::npos);
+  }
 }

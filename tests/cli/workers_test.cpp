@@ -112,3 +112,28 @@ TEST_CASE("execute --worker slurm runs the task as a Slurm job step, on the host
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("no workers satisfying: platform 'linux', tag 'no-such-feature'") != std::string::npos);
 }
+
+TEST_CASE("execute: an image_resource type taskstep cannot fetch gets a message that says what to do", "[cli][execute][images]") {
+  const auto dir = test_dir();
+  write_file(dir / "mock.yml", "platform: linux\nimage_resource: {type: mock, source: {mirror_self: true}}\nrun: {path: 'true'}\n");
+  const auto task = (dir / "mock.yml").string();
+  auto local = run_taskstep({"execute", "--worker", "local", "-c", task});
+  CHECK(local.exit_code == 2);
+  CHECK(local.err.find("no workers satisfying") == std::string::npos);
+  CHECK(local.err.find("image_resource type 'mock' is not supported by taskstep") != std::string::npos);
+  CHECK(local.err.find("remove image_resource to run the task on this host") != std::string::npos);
+  for (const char* worker : {"oci", "slurm", "auto"}) {
+    INFO(worker);
+    auto r = run_taskstep({"execute", "--worker", worker, "-c", task});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("no workers satisfying") == std::string::npos);
+    // auto may refuse earlier when containers cannot run here; otherwise it names the type too.
+    if (r.err.find("pass --worker local") == std::string::npos)
+      CHECK(r.err.find("image_resource type 'mock' is not supported by taskstep") != std::string::npos);
+  }
+  // An image artifact wins over image_resource (as in Concourse): the type is not looked at.
+  fs::create_directories(dir / "img" / "rootfs");
+  write_file(dir / "img" / "metadata.json", R"({"env": []})");
+  auto with_artifact = run_taskstep({"execute", "--worker", "local", "-c", task, "--image", (dir / "img").string()});
+  CHECK(with_artifact.exit_code == 0);
+}

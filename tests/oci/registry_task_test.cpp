@@ -118,6 +118,8 @@ TEST_CASE("image_resource: a Docker Hub name through registry_mirror, and errors
   auto unsupported = run_taskstep(w.execute(git));
   CHECK(unsupported.exit_code == 2);
   INFO(unsupported.err);
-  // As in Concourse, placement finds no worker for a resource type none of them supports.
-  CHECK(unsupported.err.find("no workers satisfying: resource type 'git', platform 'linux'") != std::string::npos);
+  // Concourse's placement would say `no workers satisfying: resource type 'git'`; the command says
+  // why and what to do instead (docs/local-worker.md), before any worker is involved.
+  CHECK(unsupported.err.find("image_resource type 'git' is not supported by taskstep") != std::string::npos);
+  CHECK(unsupported.err.find("Use type: registry-image") != std::string::npos);
 }

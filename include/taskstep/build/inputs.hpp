@@ -12,7 +12,10 @@
 //!   view). Staging stops on the build's stop token (`interrupted`) and removes what it made. The
 //!   copies go to `parent` ($TMPDIR by default; the run root when runs may be kept, so that a kept
 //!   run's inputs stay with it).
+//!   Given a progress callable (build/progress.hpp), a git tree is copied in batches of about 4 MiB
+//!   and each batch reported; without one it is copied in one call.
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -20,12 +23,16 @@
 #include <set>
 #include <stop_token>
 #include <string>
+#include <span>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "taskstep/artifact/staging.hpp"
 #include "taskstep/build/detail/capture.hpp"
 #include "taskstep/build/paths.hpp"
+#include "taskstep/build/progress.hpp"
 #include "taskstep/build/request.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
@@ -114,8 +121,55 @@ class staged_inputs {
 
 //! Stages `inputs` (see the file comment). A failed copy names the file and the errno; a stop
 //! request gives `interrupted` (errc::cancelled). Either way nothing staged is left behind.
-inline result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include_ignored, std::stop_token stop = {},
-                                          const std::filesystem::path& parent = temp_root()) {
+namespace detail {
+
+// Copies the listed files in batches of about `batch_bytes` (or 1024 files), reporting each batch.
+template <class OnProgress>
+result<void> copy_listed_reporting(const std::filesystem::path& from, const std::vector<std::string>& files,
+                                   const std::filesystem::path& to, const std::string& name, std::stop_token stop,
+                                   OnProgress& on) {
+  namespace fs = std::filesystem;
+  constexpr std::uint64_t batch_bytes = std::uint64_t{4} << 20;
+  std::vector<std::uint64_t> sizes;
+  sizes.reserve(files.size());
+  std::uint64_t total = 0;
+  for (const auto& f : files) {
+    std::error_code ec;
+    const auto st = fs::symlink_status(from / f, ec);
+    const std::uint64_t size = !ec && fs::is_regular_file(st) ? fs::file_size(from / f, ec) : 0;
+    sizes.push_back(ec ? 0 : size);
+    total += sizes.back();
+  }
+  progress_report r{progress_kind::staging_input, name, 0, total, false};
+  on(std::as_const(r));
+  std::size_t begin = 0;
+  while (begin < files.size()) {
+    std::size_t end = begin;
+    std::uint64_t bytes = 0;
+    while (end < files.size() && (end == begin || (bytes < batch_bytes && end - begin < 1024))) bytes += sizes[end++];
+    auto copied = artifact::copy_listed_into(from, std::span<const std::string>(files.data() + begin, end - begin), to, stop);
+    if (!copied) {
+      r.finished = true;
+      on(std::as_const(r));
+      return tl::unexpected(copied.error());
+    }
+    r.done += bytes;
+    r.finished = end == files.size();
+    on(std::as_const(r));
+    begin = end;
+  }
+  if (files.empty()) {
+    r.finished = true;
+    on(std::as_const(r));
+  }
+  return {};
+}
+
+}  // namespace detail
+
+template <class OnProgress = no_progress>
+result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include_ignored, std::stop_token stop = {},
+                                   const std::filesystem::path& parent = temp_root(), OnProgress on = {}) {
   namespace fs = std::filesystem;
   staged_inputs out;
   for (const auto& [name, dir] : inputs) {
@@ -134,7 +188,12 @@ inline result<staged_inputs> stage_inputs(const input_dirs& inputs, bool include
     fs::create_directory(tree, ec);
     if (ec) return fail(errc::io, "could not create " + tree.string() + ": " + ec.message());
     fs::permissions(tree, fs::status(dir, ec).permissions(), ec);
-    auto copied = artifact::copy_listed_into(dir, *files, tree, stop);
+    result<void> copied;  // (no lambda: clang 14 cannot capture the structured bindings)
+    if constexpr (std::is_same_v<OnProgress, no_progress>) {
+      if (auto c = artifact::copy_listed_into(dir, *files, tree, stop); !c) copied = tl::unexpected(c.error());
+    } else {
+      copied = detail::copy_listed_reporting(dir, *files, tree, name, stop, on);
+    }
     if (!copied) {
       if (copied.error().code() == errc::cancelled) return tl::unexpected(copied.error());
       return tl::unexpected(copied.error().prefixed("staging input `" + name + "` failed: "));

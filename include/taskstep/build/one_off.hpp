@@ -16,6 +16,8 @@
 //!    `one_off_request::keep`, a run the worker kept (worker/kept_run.hpp) keeps the run root and the
 //!    staged copies (made inside the run root then), and `build_outcome::kept` names it.
 //!
+//! A delegate with `progress(const progress_report&)` (build/progress.hpp) hears steps 3 and 5.
+//!
 //! Errors are reported through `delegate.errored`; the returned `build_outcome` carries the status
 //! word to print (none for a refused build) and the exit code.
 
@@ -106,6 +108,13 @@ W& worker_of(std::unique_ptr<W>& w) {
   return *w;
 }
 
+// The delegate's progress() as a callable, or no_progress when it has none.
+template <class Delegate>
+auto progress_of([[maybe_unused]] Delegate& delegate) {
+  if constexpr (reports_progress<Delegate>) return [&delegate](const progress_report& r) { delegate.progress(r); };
+  else return no_progress{};
+}
+
 }  // namespace detail
 
 //! Runs a one-off build (see the file comment).
@@ -139,7 +148,10 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
     return refused();
   }
 
-  auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop, request.keep ? root.dir : temp_root());
+  // A delegate with progress(const progress_report&) hears the long copies (build/progress.hpp).
+  auto on_progress = detail::progress_of(delegate);
+  auto staged = stage_inputs(prepared->inputs, request.include_ignored, stop, request.keep ? root.dir : temp_root(),
+                             on_progress);
   if (!staged) {
     delegate.errored(staged.error().message());
     return outcome_of(tl::unexpected(staged.error()));
@@ -160,7 +172,7 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
     }
   }
 
-  auto failures = copy_outputs(prepared->outputs, artifacts);
+  auto failures = copy_outputs(prepared->outputs, artifacts, on_progress);
   for (const auto& f : failures) delegate.errored(f.message);
   if (!failures.empty()) {
     root.keep = true;

@@ -6,6 +6,7 @@
 //! each output into its directory without ever following a symlink, and on failure names the output,
 //! the target and the errno and keeps the output where it is.
 
+#include <cstdint>
 #include <filesystem>
 #include <iterator>
 #include <map>
@@ -13,9 +14,12 @@
 #include <stop_token>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "taskstep/artifact/staging.hpp"
+#include "taskstep/build/progress.hpp"
 #include "taskstep/build/request.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
@@ -83,16 +87,45 @@ struct output_failure {
   std::string message;  //!< names the output, the target, the errno and where the files are kept
 };
 
+namespace detail {
+// The bytes of the regular files under `dir`, never following a link.
+inline std::uint64_t tree_bytes(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code e;
+    if (!it->is_symlink(e) && it->is_regular_file(e)) {
+      const auto size = it->file_size(e);
+      if (!e) total += size;
+    }
+  }
+  return total;
+}
+}  // namespace detail
+
 //! Copies each output the run registered (`find(name)` on `artifacts`) into its target, never
 //! following a link on either side. Outputs the run did not produce are skipped. Returns the
-//! failures (empty: all copied); a failed output stays where the run left it.
-template <class Artifacts>
-std::vector<output_failure> copy_outputs(const output_targets& targets, const Artifacts& artifacts) {
+//! failures (empty: all copied); a failed output stays where the run left it. Given a progress
+//! callable (build/progress.hpp), each output is reported before its copy (0 of its size) and after.
+template <class Artifacts, class OnProgress = no_progress>
+std::vector<output_failure> copy_outputs(const output_targets& targets, const Artifacts& artifacts, OnProgress on = {}) {
   std::vector<output_failure> failures;
   for (const auto& [name, target] : targets) {
     const std::filesystem::path* dir = artifacts.find(name);
     if (dir == nullptr) continue;
+    progress_report r{progress_kind::copying_output, name, 0, 0, false};
+    if constexpr (!std::is_same_v<OnProgress, no_progress>) {
+      r.total = detail::tree_bytes(*dir);
+      on(std::as_const(r));
+    }
     auto copied = artifact::copy_tree_into(*dir, target);
+    if constexpr (!std::is_same_v<OnProgress, no_progress>) {
+      r.done = copied ? r.total : 0;
+      r.finished = true;
+      on(std::as_const(r));
+    }
     if (copied) continue;
     failures.push_back({name, target, *dir,
                         "downloading output `" + name + "` to " + target.string() + " failed: " +

@@ -16,7 +16,7 @@ namespace taskstep::config {
 //! Reads `path` from the repository. Errors, in Concourse's words:
 //! `config path 'x.yml' does not specify where the file lives`,
 //! `unknown artifact source: 'a' in task config file path 'a/t.yml'`, `task config 'a/t.yml' not found`,
-//! `failed to create task config from bytes a/t.yml: <decode or validation error>`.
+//! `failed to create task config from bytes a/t.yml: \<decode or validation error>`.
 template <class Repository>
 class file_source {
   static_assert(artifact_reader<Repository>, TASKSTEP_ARTIFACT_READER_MESSAGE);

@@ -3,7 +3,7 @@
 //! `((var))` references as Concourse 6.7 finds and splits them.
 //!
 //! A reference is `((` + one or more of `-/.:@"`, ASCII word characters or Unicode letters + `))`
-//! (6.7's `\(\((([-/\.\w\pL]+\:)?[-/\.:@"\w\pL]+)\)\)`); anything else, e.g. `((a b))` or `((!x))`, is
+//! (6.7's `\(\((([-/\.\w\pL]+\:)?[-/\.:@"\\w\\pL]+)\)\)`); anything else, e.g. `((a b))` or `((!x))`, is
 //! plain text. The name splits into an optional `source:` (text before the first `:`, if not at index 0),
 //! a path (the first dot-separated segment, quotes removed) and fields (the other segments, verbatim);
 //! dots inside `"…"` do not split.

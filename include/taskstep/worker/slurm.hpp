@@ -15,9 +15,9 @@
 //!    With an image (`image_artifact` or `rootfs_uri` `raw:///dir`), `oci::prepare_container` builds
 //!    the OCI bundle in the run directory (the same bundle the runc worker uses); its inputs are then
 //!    copied as well, and `srun --container=<bundle>` runs the task through the cluster's oci.conf.
-//! 3. **srun** `--quiet --export=NONE --job-name=<job>/<step> --comment=taskstep:<run dir>
-//!    --chdir=<cwd> --immediate=<allocation_wait> [--partition] [--constraint=a&b] [--mem=MiB]
-//!    [--cpus-per-task=N] [--container=B] /usr/bin/env -i -- NAME=value... <program> <args...>`.
+//! 3. **srun** `--quiet --export=NONE --job-name=<job>/<step> --comment=taskstep:<run dir>`
+//!    `--chdir=<cwd> --immediate=<allocation_wait> [--partition] [--constraint=a&b] [--mem=MiB]`
+//!    `[--cpus-per-task=N] [--container=B] /usr/bin/env -i -- NAME=value... <program> <args...>`.
 //!    - The environment is exactly `container_spec::env` (+ Garden's `PATH` when it has none):
 //!      `--export=NAME=V,...` splits values on commas, so the variables travel as `env -i`
 //!      arguments instead and Slurm's own `SLURM_*` variables are dropped. A bare `run.path` is
