@@ -13,6 +13,7 @@
 
 #include "cli_common.hpp"
 #include "execute.hpp"
+#include "run.hpp"
 #include "taskstep/config/yaml_cpp_emit.hpp"
 
 namespace {
@@ -104,6 +105,10 @@ int main(int argc, char** argv) {
   auto* execute = app.add_subcommand("execute", "Run a task file on a worker (like fly execute, no server)");
   add_execute_flags(*execute, exec_args);
 
+  run_args run_flags;
+  auto* run = app.add_subcommand("run", "Run a pipeline's job on this machine (gets from local dirs, puts skipped)");
+  add_run_flags(*run, run_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -114,5 +119,6 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return run_validate(validate_file);
   if (render->parsed()) return run_render(*render, render_file, render_vars, render_env, render_yaml);
   if (execute->parsed()) return run_execute(*execute, exec_args);
+  if (run->parsed()) return run_run(*run, run_flags);
   return exit_usage;
 }

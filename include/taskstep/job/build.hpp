@@ -484,6 +484,61 @@ struct run_root_remover {
 
 }  // namespace detail
 
+//! Where a get step of a job would take its artifact from on this machine.
+struct get_need {
+  std::string name;      //!< the step's name: the artifact, and the `-i` name
+  std::string resource;
+  std::string type;
+  enum class from { input, current_repository, image } source = from::input;
+  std::filesystem::path repository;  //!< for `current_repository`
+};
+
+//! What each get of `job` needs (what `taskstep run -c P` lists): `-i NAME=DIR`, unless it is a git
+//! resource of the repository at `cwd`, or an image.
+inline std::vector<get_need> needs_of(const decoded_job& job, const std::filesystem::path& cwd) {
+  std::vector<get_need> out;
+  for (const leaf* l : leaves_of(job.root)) {
+    const auto* g = std::get_if<get_step>(&l->step);
+    if (g == nullptr) continue;
+    get_need n{g->name, g->resource, g->type, get_need::from::input, {}};
+    if (g->type == "registry-image" || g->type == "docker-image") {
+      n.source = get_need::from::image;
+    } else if (g->type == "git") {
+      const value* uri = g->source.is_mapping() ? g->source.find(value("uri")) : nullptr;
+      n.repository = detail::git_checkout_of(cwd, uri != nullptr && uri->is_string() ? uri->as_string() : std::string());
+      if (!n.repository.empty()) n.source = get_need::from::current_repository;
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+//! True when a task of `job` names an image (`image:`, or `image_resource` / `rootfs_uri` in `config:`);
+//! a `file:` task's config is only known when it runs.
+inline bool uses_images(const decoded_job& job) {
+  for (const leaf* l : leaves_of(job.root)) {
+    const auto* t = std::get_if<task_step>(&l->step);
+    if (t == nullptr) continue;
+    if (!t->image.empty()) return true;
+    if (t->config && (t->config->image_resource || !t->config->rootfs_uri.empty())) return true;
+  }
+  return false;
+}
+
+//! The one note about what gets say that does not apply locally (`get src: passed, trigger`), or empty.
+inline std::string ignored_get_fields(const decoded_job& job) {
+  std::string parts;
+  for (const leaf* l : leaves_of(job.root)) {
+    const auto* g = std::get_if<get_step>(&l->step);
+    if (g == nullptr || g->ignored.empty()) continue;
+    std::string fields;
+    for (const auto& f : g->ignored) fields += (fields.empty() ? "" : ", ") + f;
+    parts += (parts.empty() ? "" : "; ") + ("get " + g->name + ": " + fields);
+  }
+  if (parts.empty()) return {};
+  return "version, passed, trigger, params and tags of get steps do not apply locally (" + parts + ")";
+}
+
 //! Checks `-i` names against the job's gets and each path (exists, a directory), before anything runs.
 inline result<void> check_job_inputs(const decoded_job& job, const job_request& request) {
   std::set<std::string> gets;
