@@ -367,7 +367,8 @@ class leaf_runner {
     task_plan p;
     p.name = s.name;
     p.privileged = s.privileged;
-    p.tags = s.tags;
+    // One worker runs every step here: worker tags cannot select anything, so they are dropped.
+    if (!s.tags.empty()) note(info, "tags do not apply locally (one worker runs every step): " + list_text(s.tags));
     p.config = s.config;
     p.config_path = s.file;
     p.input_mapping = s.input_mapping;
