@@ -112,6 +112,7 @@ int list_jobs(const job::pipeline& p, const std::string& file) {
         case job::get_need::from::current_repository:
           std::cout << "from the current repository " << n.repository.string() << " (or -i " << n.name << "=DIR)\n";
           break;
+        case job::get_need::from::empty: std::cout << "an empty directory (or -i " << n.name << "=DIR)\n"; break;
         case job::get_need::from::input: std::cout << "needs -i " << n.name << "=DIR\n"; break;
       }
     }

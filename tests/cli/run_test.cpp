@@ -78,7 +78,18 @@ jobs:
   r = run_taskstep({"run", "-c", w.pipeline("resources: [{name: b, type: s3, source: {}}]\njobs:\n- name: j\n  plan: [{get: b}]\n"),
                     "-j", "j"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("the s3 resource 'b' cannot be fetched on this machine: pass -i b=DIR") != std::string::npos);
+  CHECK(r.err == "job j gets artifacts this machine cannot fetch: pass -i b=DIR (s3 resource b)\n");
+  CHECK(r.out.empty());  // refused before anything ran
+
+  r = run_taskstep({"run", "-c", w.pipeline(R"(
+jobs:
+- name: j
+  plan:
+  - task: missing
+    file: nowhere/task.yml
+)"), "-j", "j"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("unknown artifact source: 'nowhere' in task config file path 'nowhere/task.yml'") != std::string::npos);
   CHECK(r.out.substr(r.out.size() - 8) == "errored\n");
 }
 

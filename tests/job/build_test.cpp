@@ -184,15 +184,16 @@ jobs:
   CHECK(o.status == "errored");
 }
 
-TEST_CASE("a get without a local source is an error naming the flag, -i names must be gets", "[job][build]") {
+TEST_CASE("a get without a local source refuses the build naming the flag, -i names must be gets", "[job][build]") {
   fixture f;
   const std::string p = "resources: [{name: bucket, type: s3, source: {}}]\njobs:\n- name: j\n  plan: [{get: data, resource: bucket}]\n";
   auto o = f.run(p, "j");
   CHECK(o.exit_code == 2);
-  CHECK(f.events.has("error get data: the s3 resource 'bucket' cannot be fetched on this machine: pass -i data=DIR to give "
-                     "the get step 'data' a local directory"));
+  CHECK_FALSE(o.started());
+  CHECK(f.events.has("error : job j gets artifacts this machine cannot fetch: pass -i data=DIR (s3 resource bucket)"));
   fixture g;
   g.request.inputs["other"] = g.dir.path();
+  g.request.inputs["data"] = g.dir.path();
   o = g.run(p, "j");
   CHECK(o.exit_code == 2);
   CHECK_FALSE(o.started());
@@ -267,4 +268,23 @@ jobs:
   CHECK(o.exit_code == 3);
   CHECK(o.status == "aborted");
   CHECK(f.events.output.find("task cleanup> cleaned") != std::string::npos);
+}
+
+TEST_CASE("a time get is an empty directory, a task's tags are dropped with a note", "[job][build]") {
+  fixture f;
+  auto o = f.run(R"(
+resources: [{name: hourly, type: time, source: {interval: 1h}}]
+jobs:
+- name: j
+  plan:
+  - get: hourly
+    trigger: true
+  - task: t
+    tags: [big]
+    config: {platform: linux, inputs: [{name: hourly}], run: {path: sh, args: [-c, 'ls -A hourly | wc -l']}}
+)", "j");
+  CHECK(o.exit_code == 0);
+  CHECK(f.events.has("note get hourly: an empty directory: a time resource has no versions here"));
+  CHECK(f.events.has("note task t: tags do not apply locally (one worker runs every step): big"));
+  CHECK(f.events.output.find("task t> 0\n") != std::string::npos);
 }

@@ -8,8 +8,8 @@
 //!   staged as fly uploads them); for a `git` resource whose `uri` is a remote of the current
 //!   directory's repository, that repository; for `registry-image` / `docker-image`, the image pulled
 //!   by `request.fetch_image` (rootfs/ + metadata.json, so `image: NAME` works); without a fetcher
-//!   (the local worker ignores images) an empty directory. Any other type without `-i` errors, naming
-//!   the flag. `version`, `passed`, `trigger`, `params` and `tags` of a get do not apply: one note says so.
+//!   (the local worker ignores images) an empty directory; for `time`, an empty directory. Any other
+//!   type without `-i` refuses the build before it starts, naming the flag. `version`, `passed`, `trigger`, `params` and `tags` of a get do not apply: one note says so.
 //! - `task:` is `basic_task_step` on the build's worker, with 6.7's config chain: `file:` from an
 //!   artifact (then the step's `vars:`, unknown vars left) or `config:`, the step's `params:`, then
 //!   `((vars))` from the credentials and the build's local vars (`((.:name))` set by `load_var` or
@@ -289,6 +289,13 @@ class leaf_runner {
       state.artifacts().add(s.name, *fetched);
       return plan::succeeded();
     }
+    if (s.type == "time") {
+      auto dir = scratch_dir(info);
+      if (!dir) return error(info, dir.error().message());
+      note(info, "an empty directory: a time resource has no versions here");
+      state.artifacts().add(s.name, *dir);
+      return plan::succeeded();
+    }
     return error(info, "the " + s.type + " resource '" + s.resource + "' cannot be fetched on this machine: pass -i " +
                            s.name + "=DIR to give the get step '" + s.name + "' a local directory");
   }
@@ -490,12 +497,12 @@ struct get_need {
   std::string name;      //!< the step's name: the artifact, and the `-i` name
   std::string resource;
   std::string type;
-  enum class from { input, current_repository, image } source = from::input;
+  enum class from { input, current_repository, image, empty } source = from::input;
   std::filesystem::path repository;  //!< for `current_repository`
 };
 
 //! What each get of `job` needs (what `taskstep run -c P` lists): `-i NAME=DIR`, unless it is a git
-//! resource of the repository at `cwd`, or an image.
+//! resource of the repository at `cwd`, an image, or a `time` resource (an empty directory).
 inline std::vector<get_need> needs_of(const decoded_job& job, const std::filesystem::path& cwd) {
   std::vector<get_need> out;
   for (const leaf* l : leaves_of(job.root)) {
@@ -504,6 +511,8 @@ inline std::vector<get_need> needs_of(const decoded_job& job, const std::filesys
     get_need n{g->name, g->resource, g->type, get_need::from::input, {}};
     if (g->type == "registry-image" || g->type == "docker-image") {
       n.source = get_need::from::image;
+    } else if (g->type == "time") {
+      n.source = get_need::from::empty;
     } else if (g->type == "git") {
       const value* uri = g->source.is_mapping() ? g->source.find(value("uri")) : nullptr;
       n.repository = detail::git_checkout_of(cwd, uri != nullptr && uri->is_string() ? uri->as_string() : std::string());
@@ -540,8 +549,15 @@ inline std::string ignored_get_fields(const decoded_job& job) {
   return "version, passed, trigger, params and tags of get steps do not apply locally (" + parts + ")";
 }
 
-//! Checks `-i` names against the job's gets and each path (exists, a directory), before anything runs.
+//! Checks, before anything runs, that every get that needs `-i` has one, and `-i` names against the
+//! job's gets and each path (exists, a directory).
 inline result<void> check_job_inputs(const decoded_job& job, const job_request& request) {
+  std::string missing;
+  for (const auto& n : needs_of(job, request.cwd))
+    if (n.source == get_need::from::input && !request.inputs.count(n.name))
+      missing += (missing.empty() ? "" : ", ") + ("-i " + n.name + "=DIR (" + n.type + " resource " + n.resource + ")");
+  if (!missing.empty())
+    return fail(errc::usage, "job " + job.name + " gets artifacts this machine cannot fetch: pass " + missing);
   std::set<std::string> gets;
   for (const leaf* l : leaves_of(job.root))
     if (const auto* g = std::get_if<get_step>(&l->step)) gets.insert(g->name);
