@@ -159,6 +159,14 @@ jobs:
   CHECK(src.find(value("private_key"))->as_string() == "((creds.key))");
 }
 
+TEST_CASE("old-style {{vars}} must be bound, as fly set-pipeline has them", "[job]") {
+  vars::static_vars v;
+  v.set("name", value("x"));
+  auto p = load("resources: [{name: '{{name}}', type: s3, source: {a: '{{other}}'}}]\n", v);
+  REQUIRE_FALSE(p);
+  CHECK(p.error().message().find("unbound variable in template: 'other'") != std::string::npos);
+}
+
 TEST_CASE("bad steps are errors naming the job, the step and the field", "[job]") {
   auto decode = [](const std::string& plan) -> std::string {
     auto p = job::load_pipeline(resources + "jobs:\n- name: j\n  plan:\n" + plan, vars::static_vars{});

@@ -680,6 +680,7 @@ result<pipeline> load_pipeline(std::string_view text, const V& vars) {
   if (!tree->is_mapping()) return fail(errc::decode, "a pipeline must be a map, not " + std::string(detail::json_type(*tree)));
   vars::evaluate_options opts;
   opts.expect_all_keys = false;  // the rest are credentials or local vars, resolved when a step runs
+  opts.allow_empty_old_style = false;  // fly set-pipeline: `unbound variable in template: 'x'`
   auto evaluated = vars::evaluate(std::move(*tree), vars, opts);
   if (!evaluated) return fail(evaluated.error());
   std::vector<std::string> errors;
