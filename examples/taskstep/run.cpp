@@ -181,6 +181,15 @@ int run_run(const CLI::App& cmd, run_args& a) {
       oci = true;
     }
 
+    // Concourse's base resource types, the pipeline's own, and those the job's inline configs name.
+    std::vector<std::string> types = {"registry-image", "docker-image", "git", "s3", "time", "semver", "pool",
+                                      "github-release", "hg", "cf", "bosh-io-release", "bosh-io-stemcell", "tracker",
+                                      "mock"};
+    for (const auto& t : pipeline->resource_types) types.push_back(t.name);
+    for (const job::leaf* l : job::leaves_of(decoded.root))
+      if (const auto* t = std::get_if<job::task_step>(&l->step); t != nullptr && t->config && t->config->image_resource)
+        types.push_back(t->config->image_resource->type);
+
     std::stop_source stop, stop_now;
     forwarding_events events(delegate);
     run_call call{a,
@@ -189,6 +198,7 @@ int run_run(const CLI::App& cmd, run_args& a) {
                   a.cache_dir.empty() ? build::default_cache_dir() : fs::path(a.cache_dir),
                   std::chrono::duration_cast<std::chrono::milliseconds>(*grace),
                   events,
+                  std::move(types),
                   stop.get_token(),
                   stop_now.get_token()};
     auto outcome = [&] {

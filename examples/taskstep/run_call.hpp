@@ -8,6 +8,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "args.hpp"
 #include "taskstep/build/outcome.hpp"
@@ -40,6 +41,7 @@ struct run_call {
   std::filesystem::path cache_root;
   std::chrono::milliseconds grace{10000};
   run_events& events;
+  std::vector<std::string> resource_types;  // what the local worker accepts as image_resource types (it ignores images)
   std::stop_token stop;       // the first Ctrl-C / SIGTERM: a graceful abort
   std::stop_token immediate;  // the second: the workers skip the grace
 };

@@ -14,8 +14,9 @@ taskstep::build::build_outcome run_local(run_call& call) {
     o.cache_root = call.cache_root;
     o.grace = call.grace;
     o.immediate = call.immediate;
-    // The local worker runs on the host and ignores images (with a warning).
-    o.info.resource_types = {"registry-image", "docker-image"};
+    // The local worker runs on the host and ignores images (with a warning), so it accepts every image
+    // resource type the pipeline could name.
+    o.info.resource_types = call.resource_types;
     return worker::local_process(std::move(o));
   };
   return job::run_job(call.job, call.request, make_worker, call.events, call.stop);

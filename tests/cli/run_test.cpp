@@ -189,3 +189,22 @@ TEST_CASE("run: Ctrl-C aborts the build (exit 3), on_abort runs, nothing is left
   const pid_t task_pid = std::stoi(slurp(pid_file));
   CHECK(kill(task_pid, 0) == -1);  // the task's shell is gone
 }
+
+TEST_CASE("run --worker local accepts a task's image_resource of any type and ignores it", "[cli][run]") {
+  workspace w;
+  auto r = run_taskstep({"run", "--worker", "local", "-c", w.pipeline(R"(
+resource_types: [{name: custom, type: registry-image, source: {repository: x}}]
+jobs:
+- name: j
+  plan:
+  - task: mocked
+    config:
+      platform: linux
+      image_resource: {type: mock, source: {mirror_self: true}}
+      run: {path: echo, args: [hello]}
+)"), "-j", "j"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("hello\n") != std::string::npos);
+  CHECK(r.err.find("the task's image is ignored") != std::string::npos);
+}
