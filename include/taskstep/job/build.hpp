@@ -21,6 +21,8 @@
 //! Every leaf gets `step_started` and `step_finished` events (with its id and label); its task events
 //! and output carry the same `step_info`. Calls into the delegate are serialised (parallel steps).
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <functional>
