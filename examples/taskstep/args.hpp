@@ -27,3 +27,20 @@ struct execute_args {
 };
 
 }  // namespace taskstep_cli
+
+namespace taskstep_cli {
+
+// `taskstep run`'s flags.
+struct run_args {
+  std::string config, job;
+  std::vector<std::string> inputs, outputs, secrets, secret_files;
+  var_options vars;
+  std::string cache_dir, timeout, grace = "10s", worker = "auto", image_store;
+  std::string color = "auto";
+  std::vector<std::string> insecure_registries;
+  std::string runc_root;
+  bool include_ignored = false, json = false, no_user_namespace = false;
+  // TODO(keep): `--keep` (keep a failed step's run for `taskstep intercept`) is wired here when it lands.
+};
+
+}  // namespace taskstep_cli

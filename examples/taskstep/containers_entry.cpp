@@ -4,4 +4,4 @@
 
 extern "C" __attribute__((visibility("default"))) const taskstep_cli::containers_entry taskstep_cli_containers = {
     taskstep_cli::containers_entry_version, &taskstep_cli::execute_oci, &taskstep_cli::execute_slurm,
-    &taskstep_cli::oci_unavailable};
+    &taskstep_cli::oci_unavailable, &taskstep_cli::run_oci, &taskstep_cli::run_oci_unavailable};

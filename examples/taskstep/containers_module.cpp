@@ -1,4 +1,4 @@
-// In the command: execute_oci, execute_slurm and oci_unavailable forward to the containers module,
+// In the command: execute_oci, execute_slurm, oci_unavailable, run_oci and run_oci_unavailable forward to the containers module,
 // loaded on first use from beside the executable (the build tree) or from ../lib/taskstep (an
 // installed layout). See containers_module.hpp.
 #include <dlfcn.h>
@@ -69,6 +69,18 @@ taskstep::build::build_outcome execute_slurm(execute_call& call, task_source sou
 
 std::string oci_unavailable(const execute_args& args) {
   return module().entry ? module().entry->oci_unavailable(args) : module().why;
+}
+
+taskstep::build::build_outcome run_oci(run_call& call) {
+  if (!module().entry) {
+    call.events.errored(taskstep::job::step_info{}, module().why);
+    return taskstep::build::refused();
+  }
+  return module().entry->run_oci(call);
+}
+
+std::string run_oci_unavailable(const run_args& args) {
+  return module().entry ? module().entry->run_oci_unavailable(args) : module().why;
 }
 
 }  // namespace taskstep_cli

@@ -15,6 +15,7 @@
 #include "cli_common.hpp"
 #include "execute.hpp"
 #include "intercept.hpp"
+#include "run.hpp"
 #include "taskstep/config/yaml_cpp_emit.hpp"
 
 namespace {
@@ -124,6 +125,10 @@ int main(int argc, char** argv) {
   add_execute_flags(*execute, exec_args);
   auto* intercept = add_intercept_command(app);
 
+  run_args run_flags;
+  auto* run = app.add_subcommand("run", "Run a pipeline's job on this machine (gets from local dirs, puts skipped)");
+  add_run_flags(*run, run_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -144,5 +149,6 @@ int main(int argc, char** argv) {
   if (render->parsed()) return run_render(*render, render_file, render_vars, render_env, render_yaml);
   if (execute->parsed()) return run_execute(*execute, exec_args);
   if (intercept->parsed()) return run_intercept_command();
+  if (run->parsed()) return run_run(*run, run_flags);
   return exit_usage;
 }

@@ -108,6 +108,12 @@ class locked_artifacts {
     repository_->add(std::move(name), std::move(dir));
   }
   R& unlocked() noexcept { return *repository_; }
+  //! Calls `f(const R&)` with the repository locked (e.g. to list what it holds).
+  template <class F>
+  void visit(F&& f) const {
+    std::lock_guard lock(*mutex_);
+    f(static_cast<const R&>(*repository_));
+  }
 
  private:
   R* repository_;
