@@ -16,6 +16,7 @@
 #include "cli_common.hpp"
 #include "delegate.hpp"
 #include "execute_call.hpp"
+#include "taskstep/build/inputs.hpp"
 #include "taskstep/build/interrupts.hpp"
 #include "taskstep/build/paths.hpp"
 #include "taskstep/build/request.hpp"
@@ -27,7 +28,6 @@ namespace taskstep_cli {
 namespace fs = std::filesystem;
 using namespace taskstep;
 
-constexpr int exit_aborted = build::exit_aborted;
 
 void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("-c,--config", a.config, "task file to run")->required();
@@ -112,23 +112,31 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
   build::ignore_sigpipe();  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
   cli_delegate delegate(a.json, colour_when_of(a.color));
   try {
-    // The config as fly reads it: decoded and validated, args appended, env overriding params.
-    std::string text, err;
-    if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
-    task_config config = value_or_fatal(yaml::parse_task_config(text));
-    for (const auto& arg : a.args) config.run.args.push_back(arg);
-    task_env env_overrides;
-    for (const auto& [key, value] : config.params)
-      if (const char* v = std::getenv(key.c_str())) env_overrides[key] = v;
+    // fly checks its flags first: an -i path that does not exist is refused before the task file is read.
+    build::one_off_request request;
+    request.inputs = value_or_fatal(build::parse_pairs(a.inputs, "input"));
+    if (auto found = build::check_input_paths(request.inputs); !found) throw fatal{found.error().message()};
 
     vars::static_vars_list variables;
     task_env params;
     try {
-      variables = collect_vars(cmd, a.vars);
+      variables = collect_vars(cmd, a.vars, flag_order::fly);
       params = collect_params(a.vars);
     } catch (const usage_error& e) {
       throw fatal{e.message};
     }
+    // The config as fly makes it: decoded and validated, then its own pass of -v/-y/-l (vars it does
+    // not know are left for the build's credentials), args appended, env overriding params.
+    std::string text, err;
+    if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
+    task_config config = value_or_fatal(
+        (config::static_source(value_or_fatal(yaml::parse_task_config(text))) |
+         config::interpolate(std::move(variables), /*expect_all_keys=*/false))
+            .fetch());
+    for (const auto& arg : a.args) config.run.args.push_back(arg);
+    task_env env_overrides;
+    for (const auto& [key, value] : config.params)
+      if (const char* v = std::getenv(key.c_str())) env_overrides[key] = v;
     auto tracker = std::make_shared<vars::credential_tracker>();
     vars::static_vars secrets;
     for (const auto& file : a.secret_files) {
@@ -143,10 +151,8 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       secrets.set(pair.name, pair.val);
     }
 
-    // The request: -m, -i, -o pairs, the image, the current directory.
-    build::one_off_request request;
+    // The request: -m, -o pairs, the image, the current directory.
     request.input_mapping = value_or_fatal(build::parse_mappings(a.mappings));
-    request.inputs = value_or_fatal(build::parse_pairs(a.inputs, "input"));
     request.outputs = value_or_fatal(build::parse_pairs(a.outputs, "output"));
     request.image = a.image;
     request.cwd = fs::current_path();
@@ -166,14 +172,20 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     auto grace = parse_duration(a.grace);
     if (!grace) throw fatal{"invalid --grace: " + grace.error().message()};
 
-    const build::worker_kind kind = value_or_fatal(build::choose_worker(
+    // No worker can run it: the build errors (exit 2), as one no worker satisfies.
+    const auto kind = build::choose_worker(
         worker_choice_of(a.worker), build::names_image(config, request),
-        a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string()));
+        a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string());
+    if (!kind) {
+      delegate.errored(kind.error().message());
+      return build::exit_errored;
+    }
 
+    // The step's chain (Concourse's task step): --param is merged after fly's pass, so the
+    // credentials pass is the only one a ((var)) in a param, or in a -v value, meets.
     auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
                   config::override_params(std::move(params)) |
-                  config::interpolate(vars::multi_vars(std::move(variables),
-                                                       vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker))) |
+                  config::interpolate(vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker)) |
                   config::validating();
 
     // Ctrl-C / SIGTERM (or EPIPE on stdout): a graceful abort of staging, the task and all (outputs
@@ -189,13 +201,19 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
                       events,
                       stop.get_token(),
                       stop_now.get_token()};
+    int signals = 0;
     auto outcome = [&] {
       build::interrupt_options on;
       on.on_signal = [&delegate](int n) { delegate.note(n == 1 ? "\naborting..." : "stopping the task now"); };
-      on.give_up = [] { std::_Exit(exit_aborted); };  // the run's watchdog cleans up what it started
+      on.give_up = [] { std::_Exit(build::exit_gave_up); };  // the run's watchdog cleans up what it started
       build::interrupts guard(stop, stop_now, std::move(on));
       delegate.abort_on_broken_stdout(stop);
-      switch (kind) {
+      struct count_signals {
+        build::interrupts& guard;
+        int& count;
+        ~count_signals() { count = guard.count(); }
+      } counted{guard, signals};
+      switch (*kind) {
         case build::worker_kind::oci: return execute_oci(call, erase(std::move(source)));
         case build::worker_kind::slurm: return execute_slurm(call, erase(std::move(source)));
         case build::worker_kind::local: break;
@@ -203,10 +221,10 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       return execute_local(call, erase(std::move(source)));
     }();
     if (outcome.started()) delegate.status(outcome.status);
-    return outcome.exit_code;
+    return signals >= 2 ? build::exit_gave_up : outcome.exit_code;  // fly exits 2 on a second Ctrl-C
   } catch (const fatal& f) {
-    delegate.errored(f.message);
-    return build::exit_errored;
+    delegate.errored(f.message);  // fly's own checks: `error: ...`, exit 1
+    return build::exit_refused;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -108,7 +109,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? exit_ok : exit_usage;
+    if (code == 0) return exit_ok;
+    // fly reports a bad flag of execute like any other error it finds itself: exit 1.
+    return argc > 1 && std::string_view(argv[1]) == "execute" ? exit_invalid : exit_usage;
   }
 
   if (validate->parsed()) return run_validate(validate_file);

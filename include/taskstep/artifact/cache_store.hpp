@@ -131,9 +131,18 @@ class cache_store {
   }
 
   //! Fills `dest` (created if missing) with a private copy of `key`'s cache; leaves it empty when
-  //! there is none or the build is one-off.
+  //! there is none or the build is one-off. Whatever `dest` held before is removed first: a cache
+  //! whose path lies inside an input hides the input's files there, as Concourse mounts the cache
+  //! volume over the input's (testflight's `task-caches`).
   [[nodiscard]] result<void> stage(const cache_key& key, const std::filesystem::path& dest) const {
+    namespace fs = std::filesystem;
     std::error_code ec;
+    const auto type = fs::symlink_status(dest, ec).type();
+    const bool occupied = type != fs::file_type::not_found &&
+                          (type != fs::file_type::directory || fs::directory_iterator(dest, ec) != fs::directory_iterator());
+    if (occupied)  // a link or a file is removed itself, never followed
+      if (auto cleared = remove_tree(dest); !cleared) return cleared;
+    ec.clear();
     std::filesystem::create_directories(dest, ec);
     if (ec) return fail(errc::io, "could not create " + dest.string() + ": " + ec.message());
     if (!contains(key)) return {};
