@@ -28,7 +28,6 @@ namespace taskstep_cli {
 namespace fs = std::filesystem;
 using namespace taskstep;
 
-
 void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("-c,--config", a.config, "task file to run")->required();
   cmd.add_option("-i,--input", a.inputs, "NAME=DIR: a local directory for a task input")->take_all();

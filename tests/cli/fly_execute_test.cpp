@@ -107,6 +107,9 @@ TEST_CASE("fly execute: integer params keep their digits up to the uint64 maximu
   CHECK(printed(r, expected + "18446744073709551615"));
   r = run_taskstep({"execute", "-c", task, "-y", "y=18446744073709551616"});
   CHECK(printed(r, expected + "18446744073709552000"));
+  // A --param is a pipeline step's: atc.UnmarshalConfig's skeleton pass makes every number a float64 first.
+  r = run_taskstep({"execute", "-c", task, "-y", "y=1", "--param", "V=18446744073709551615"});
+  CHECK(printed(r, expected + "18446744073709552000"));
   r = run_taskstep({"render", task, "-y", "y=1", "--env"});
   CHECK(r.out.find("U=18446744073709551615\n") != std::string::npos);
   CHECK(r.out.find("O=18446744073709552000\n") != std::string::npos);
