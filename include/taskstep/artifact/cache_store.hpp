@@ -33,6 +33,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "taskstep/artifact/staging.hpp"
 #include "taskstep/core/result.hpp"
@@ -138,10 +139,17 @@ class cache_store {
     namespace fs = std::filesystem;
     std::error_code ec;
     const auto type = fs::symlink_status(dest, ec).type();
-    const bool occupied = type != fs::file_type::not_found &&
-                          (type != fs::file_type::directory || fs::directory_iterator(dest, ec) != fs::directory_iterator());
-    if (occupied)  // a link or a file is removed itself, never followed
-      if (auto cleared = remove_tree(dest); !cleared) return cleared;
+    if (type == fs::file_type::directory) {
+      // Emptied in place: the directory stays the same inode, so a caller's descriptor of it
+      // (to chown it, say) still names what the run gets.
+      std::vector<fs::path> entries;
+      for (fs::directory_iterator it(dest, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
+      if (ec) return fail(errc::io, "could not empty " + dest.string() + ": " + ec.message());
+      for (const auto& e : entries)
+        if (auto cleared = remove_tree(e); !cleared) return cleared;
+    } else if (type != fs::file_type::not_found) {
+      if (auto cleared = remove_tree(dest); !cleared) return cleared;  // a link or a file: itself, never followed
+    }
     ec.clear();
     std::filesystem::create_directories(dest, ec);
     if (ec) return fail(errc::io, "could not create " + dest.string() + ": " + ec.message());

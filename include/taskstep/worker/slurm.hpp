@@ -20,7 +20,7 @@
 //!    [--cpus-per-task=N] [--container=B] /usr/bin/env -- NAME=value... <program> <args...>`.
 //!    - The environment is `container_spec::env` (+ Garden's `PATH` when it has none) on top of
 //!      Slurm's job context: `SLURM_JOB_ID`, `SLURM_STEP_ID`, `SLURM_JOB_NODELIST`, `SLURM_NTASKS`,
-//!      `SLURM_CPUS_PER_TASK` and `SLURM_MEM_PER_NODE` (with limits), ... and slurmstepd's `TMPDIR`,
+//!      `SLURM_CPUS_PER_TASK` (with a cpu limit), ... whatever srun and slurmstepd set (also `TMPDIR`),
 //!      as a job step has them. `--export=NONE` keeps the submitting process's own environment out.
 //!      `--export=NAME=V,...` splits values on commas, so the task's variables travel as `env`
 //!      arguments instead (they win over Slurm's of the same name). A bare `run.path` is
