@@ -81,19 +81,34 @@ struct usage_error {
   std::string message;
 };
 
-inline taskstep::vars::static_vars_list collect_vars(const CLI::App& app, const var_options& o) {
+// How `-v` and `-y` flags naming the same variable are ordered.
+enum class flag_order {
+  command_line,  // a later flag wins (`render`, as the compat corpus records it)
+  fly,           // fly's templatehelpers: every -v is applied, then every -y, so a -y always wins
+};
+
+inline taskstep::vars::static_vars_list collect_vars(const CLI::App& app, const var_options& o,
+                                                     flag_order order = flag_order::command_line) {
   using namespace taskstep;
   vars::static_vars flags;
-  std::size_t vi = 0, yi = 0;
-  for (const CLI::Option* opt : app.parse_order()) {
-    if (opt->get_name() == "--var") {
-      auto pair = config::parse_var_pair(o.strings.at(vi++));
-      if (!pair) throw usage_error{pair.error().message()};
-      flags.set(pair->name, pair->val);
-    } else if (opt->get_name() == "--yaml-var") {
-      auto pair = config::parse_yaml_var_pair(o.yamls.at(yi++));
-      if (!pair) throw usage_error{pair.error().message()};
-      flags.set(pair->name, pair->val);
+  auto set_var = [&](const std::string& arg) {
+    auto pair = config::parse_var_pair(arg);
+    if (!pair) throw usage_error{pair.error().message()};
+    flags.set(pair->name, pair->val);
+  };
+  auto set_yaml_var = [&](const std::string& arg) {
+    auto pair = config::parse_yaml_var_pair(arg);
+    if (!pair) throw usage_error{pair.error().message()};
+    flags.set(pair->name, pair->val);
+  };
+  if (order == flag_order::fly) {
+    for (const auto& s : o.strings) set_var(s);
+    for (const auto& y : o.yamls) set_yaml_var(y);
+  } else {
+    std::size_t vi = 0, yi = 0;
+    for (const CLI::Option* opt : app.parse_order()) {
+      if (opt->get_name() == "--var") set_var(o.strings.at(vi++));
+      else if (opt->get_name() == "--yaml-var") set_yaml_var(o.yamls.at(yi++));
     }
   }
   vars::static_vars_list list;

@@ -35,8 +35,6 @@ namespace taskstep_cli {
 namespace fs = std::filesystem;
 using namespace taskstep;
 
-constexpr int exit_aborted = build::exit_aborted;
-
 void add_execute_flags(CLI::App& cmd, execute_args& a) {
   cmd.add_option("-c,--config", a.config, "task file to run")->required();
   cmd.add_option("-i,--input", a.inputs, "NAME=DIR: a local directory for a task input")->take_all();
@@ -144,23 +142,31 @@ namespace {
 int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an abort (cli_delegate::emit), not a silent death
   cli_delegate delegate(a.json, colour_when_of(a.color));
   try {
-    // The config as fly reads it: decoded and validated, args appended, env overriding params.
-    std::string text, err;
-    if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
-    task_config config = value_or_fatal(yaml::parse_task_config(text));
-    for (const auto& arg : a.args) config.run.args.push_back(arg);
-    task_env env_overrides;
-    for (const auto& [key, value] : config.params)
-      if (const char* v = std::getenv(key.c_str())) env_overrides[key] = v;
+    // fly checks its flags first: an -i path that does not exist is refused before the task file is read.
+    build::one_off_request request;
+    request.inputs = value_or_fatal(build::parse_pairs(a.inputs, "input"));
+    if (auto found = build::check_input_paths(request.inputs); !found) throw fatal{found.error().message()};
 
     vars::static_vars_list variables;
     task_env params;
     try {
-      variables = collect_vars(cmd, a.vars);
+      variables = collect_vars(cmd, a.vars, flag_order::fly);
       params = collect_params(a.vars);
     } catch (const usage_error& e) {
       throw fatal{e.message};
     }
+    // The config as fly makes it: decoded and validated, then its own pass of -v/-y/-l (vars it does
+    // not know are left for the build's credentials), args appended, env overriding params.
+    std::string text, err;
+    if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
+    task_config config = value_or_fatal(
+        (config::static_source(value_or_fatal(yaml::parse_task_config(text))) |
+         config::interpolate(std::move(variables), /*expect_all_keys=*/false))
+            .fetch());
+    for (const auto& arg : a.args) config.run.args.push_back(arg);
+    task_env env_overrides;
+    for (const auto& [key, value] : config.params)
+      if (const char* v = std::getenv(key.c_str())) env_overrides[key] = v;
     auto tracker = std::make_shared<vars::credential_tracker>();
     vars::static_vars secrets;
     for (const auto& file : a.secret_files) {
@@ -175,10 +181,8 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
       secrets.set(pair.name, pair.val);
     }
 
-    // The request: -m, -i, -o pairs, the image, the current directory.
-    build::one_off_request request;
+    // The request: -m, -o pairs, the image, the current directory.
     request.input_mapping = value_or_fatal(build::parse_mappings(a.mappings));
-    request.inputs = value_or_fatal(build::parse_pairs(a.inputs, "input"));
     request.outputs = value_or_fatal(build::parse_pairs(a.outputs, "output"));
     request.image = a.image;
     request.cwd = fs::current_path();
@@ -199,20 +203,31 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
     auto grace = parse_duration(a.grace);
     if (!grace) throw fatal{"invalid --grace: " + grace.error().message()};
 
-    const build::worker_kind kind = value_or_fatal(build::choose_worker(
+    // No worker can run it: the build errors (exit 2), as one no worker satisfies.
+    const auto kind = build::choose_worker(
         worker_choice_of(a.worker), build::names_image(config, request),
-        a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string()));
-    if (auto supported = build::keep_supported(kind); request.keep && !supported) throw fatal{supported.error().message()};
+        a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string());
+    if (!kind) {
+      delegate.errored(kind.error().message());
+      if (a.json) delegate.status("errored");
+      return build::exit_errored;
+    }
+    if (auto supported = build::keep_supported(*kind); request.keep && !supported) throw fatal{supported.error().message()};
 
+    // An image type no worker here can fetch: the build errors (exit 2), as one no worker satisfies.
     // (A type still holding a ((var)) is checked by placement once interpolated.)
     if (config.image_resource && request.image.empty() && !fetchable_image_type(config.image_resource->type) &&
-        config.image_resource->type.find("((") == std::string::npos)
-      throw fatal{unfetchable_image_message(config.image_resource->type, kind)};
+        config.image_resource->type.find("((") == std::string::npos) {
+      delegate.errored(unfetchable_image_message(config.image_resource->type, *kind));
+      if (a.json) delegate.status("errored");
+      return build::exit_errored;
+    }
 
+    // The step's chain (Concourse's task step): --param is merged after fly's pass, so the
+    // credentials pass is the only one a ((var)) in a param, or in a -v value, meets.
     auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
                   config::override_params(std::move(params)) |
-                  config::interpolate(vars::multi_vars(std::move(variables),
-                                                       vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker))) |
+                  config::interpolate(vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker)) |
                   config::validating();
 
     // Ctrl-C / SIGTERM (or EPIPE on stdout): a graceful abort of staging, the task and all (outputs
@@ -228,13 +243,19 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
                       events,
                       stop.get_token(),
                       stop_now.get_token()};
+    int signals = 0;
     auto outcome = [&] {
       build::interrupt_options on;
       on.on_signal = [&delegate](int n) { delegate.note(n == 1 ? "\naborting..." : "stopping the task now"); };
-      on.give_up = [] { std::_Exit(exit_aborted); };  // the run's watchdog cleans up what it started
+      on.give_up = [] { std::_Exit(build::exit_gave_up); };  // the run's watchdog cleans up what it started
       build::interrupts guard(stop, stop_now, std::move(on));
       delegate.abort_on_broken_stdout(stop);
-      switch (kind) {
+      struct count_signals {
+        build::interrupts& guard;
+        int& count;
+        ~count_signals() { count = guard.count(); }
+      } counted{guard, signals};
+      switch (*kind) {
         case build::worker_kind::oci: return execute_oci(call, erase(std::move(source)));
         case build::worker_kind::slurm: return execute_slurm(call, erase(std::move(source)));
         case build::worker_kind::local: break;
@@ -248,11 +269,11 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
     // --json always ends with a `status` event, also for a build refused before `initialize`.
     if (outcome.started()) delegate.status(outcome.status);
     else if (a.json) delegate.status("errored");
-    return outcome.exit_code;
+    return signals >= 2 ? build::exit_gave_up : outcome.exit_code;  // fly exits 2 on a second Ctrl-C
   } catch (const fatal& f) {
-    delegate.errored(f.message);
+    delegate.errored(f.message);  // fly's own checks: `error: ...`, exit 1
     if (a.json) delegate.status("errored");
-    return build::exit_errored;
+    return build::exit_refused;
   }
 }
 

@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? exit_ok : exit_usage;
+    if (code == 0) return exit_ok;
+    // fly reports a bad flag of execute like any other error it finds itself: exit 1.
+    return argc > 1 && std::string_view(argv[1]) == "execute" ? exit_invalid : exit_usage;
   }
 
   if (show_version) {

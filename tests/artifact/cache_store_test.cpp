@@ -72,6 +72,27 @@ TEST_CASE("staging a cache that was never committed gives an empty directory", "
   CHECK(fs::is_empty(dest));
 }
 
+TEST_CASE("a cache staged where an input put files hides them: it holds the cache alone", "[artifact][cache]") {
+  temp_dir dir;
+  cache_store store(dir.path() / "caches");
+  const auto dest = dir.write("run/input/blobs/blob", "from-the-input\n").parent_path();
+  dir.write("run/input/blobs/sub/deep", "also-the-input\n");
+  fs::create_symlink("/etc", dest / "link");
+  REQUIRE(store.stage(key, dest));  // no cache yet: empty, as Concourse's fresh cache volume
+  CHECK(fs::is_directory(dest));
+  CHECK(fs::is_empty(dest));
+  CHECK(fs::exists("/etc/passwd"));  // the link was removed, not followed
+
+  dir.write("v1/blob", "cached\n");
+  REQUIRE(store.commit(key, dir.path() / "v1"));
+  dir.write("run2/input/blobs/blob", "from-the-input\n");
+  dir.write("run2/input/blobs/other", "from-the-input\n");
+  REQUIRE(store.stage(key, dir.path() / "run2/input/blobs"));
+  CHECK(slurp(dir.path() / "run2/input/blobs/blob") == "cached\n");
+  CHECK_FALSE(fs::exists(dir.path() / "run2/input/blobs/other"));
+  CHECK(slurp(dir.path() / "run2/input/../input/blobs/blob") == "cached\n");
+}
+
 TEST_CASE("a one-off build never commits its cache", "[artifact][cache]") {
   temp_dir dir;
   cache_store store(dir.path() / "caches");

@@ -74,5 +74,6 @@ TEST_CASE("a step's outcome maps to fly's status words and exit codes", "[build]
   CHECK(outcome_of(aborted).exit_code == 3);
   CHECK(outcome_of(aborted).status == "aborted");
   CHECK_FALSE(build::refused().started());
-  CHECK(build::refused().exit_code == 2);
+  CHECK(build::refused().exit_code == 1);  // fly's own checks: `error: ...`, exit 1
+  CHECK(build::refused(build::exit_errored).exit_code == 2);
 }

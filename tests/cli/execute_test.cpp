@@ -51,14 +51,14 @@ TEST_CASE("execute stages inputs copy-on-write, with mapping, and copies outputs
   (void)src;
 }
 
-TEST_CASE("execute reports fly's input errors and missing inputs as errored (exit 2)", "[cli][execute]") {
+TEST_CASE("execute reports fly's input errors and missing inputs as fly does (exit 1)", "[cli][execute]") {
   workspace w;
   const auto task = w.task("platform: linux\ninputs: [{name: src}, {name: opt, optional: true}]\nrun: {path: true}\n");
   auto r = run_taskstep({"execute", "-c", task});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.err == "missing required input `src`\n");
   r = run_taskstep({"execute", "-c", task, "-i", "nope=" + w.dir.string()});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.err == "unknown input `nope`\n");
   r = run_taskstep({"execute", "-c", task, "-i", "src=/does/not/exist"});
   CHECK(r.err == "path '/does/not/exist' does not exist\n");
@@ -124,12 +124,12 @@ TEST_CASE("execute: --timeout stops the task, keeps outputs and fails the build"
   CHECK(slurp(out_dir / "p") == "partial\n");
 }
 
-TEST_CASE("execute: an unknown worker type or bad flags are usage errors", "[cli][execute]") {
+TEST_CASE("execute: an unknown worker type or bad flags exit 1, as fly's flag errors", "[cli][execute]") {
   workspace w;
   const auto task = w.task("platform: linux\nrun: {path: true}\n");
-  CHECK(run_taskstep({"execute", "-c", task, "--worker", "mainframe"}).exit_code == 2);
-  CHECK(run_taskstep({"execute"}).exit_code == 2);
-  CHECK(run_taskstep({"execute", "-c", task, "--timeout", "soon"}).exit_code == 2);
+  CHECK(run_taskstep({"execute", "-c", task, "--worker", "mainframe"}).exit_code == 1);
+  CHECK(run_taskstep({"execute"}).exit_code == 1);
+  CHECK(run_taskstep({"execute", "-c", task, "--timeout", "soon"}).exit_code == 1);
 }
 
 TEST_CASE("execute: the first Ctrl-C aborts gracefully, keeps outputs and leaves no process", "[cli][execute][cancel]") {

@@ -183,11 +183,11 @@ TEST_CASE("execute refuses two outputs in one -o directory, or nested, before ru
   const auto task = w.task("platform: linux\noutputs: [{name: a}, {name: b}]\nrun: {path: sh, args: [-c, 'echo ran-$((40+2))']}\n");
   const auto o = (w.dir / "o").string();
   auto r = run_taskstep({"execute", "-c", task, "-o", "a=" + o, "-o", "b=" + o});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   CHECK(r.err == "outputs `a` and `b` are both copied into " + o + ": give each output its own -o directory\n");
   r = run_taskstep({"execute", "-c", task, "-o", "a=" + o, "-o", "b=" + o + "/inner"});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   CHECK(r.err.find("output `b` would be copied into " + o + "/inner, inside " + o + " where output `a` goes") == 0);
   CHECK_FALSE(fs::exists(o));
@@ -335,7 +335,7 @@ TEST_CASE("execute reports the real errno when it cannot open the task, secrets,
   write_file(file, "x");
   const auto under_file = (file / "x.yml").string();
   auto r = run_taskstep({"execute", "-c", under_file});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.err == "could not read file: open " + under_file + ": not a directory\n");
   const auto task = w.task("platform: linux\nrun: {path: 'true'}\n");
   r = run_taskstep({"execute", "-c", task, "--secrets-file", under_file});
@@ -345,6 +345,6 @@ TEST_CASE("execute reports the real errno when it cannot open the task, secrets,
   r = run_taskstep({"execute", "-c", (w.dir / "missing.yml").string()});
   CHECK(r.err == "could not read file: open " + (w.dir / "missing.yml").string() + ": no such file or directory\n");
   r = run_taskstep({"execute", "-c", task, "--image", under_file});
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.err == "image " + under_file + ": Not a directory\n");
 }

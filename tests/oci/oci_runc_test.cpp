@@ -155,6 +155,36 @@ TEST_CASE("oci_runc: inputs are copy-on-write, outputs come back, caches persist
   w.release(*r2);
 }
 
+TEST_CASE("oci_runc: a cache inside an input starts empty, hides the input's files there, later runs see only the cache",
+          "[oci][caches]") {
+  REQUIRE_CONTAINERS();
+  fixture f;
+  auto w = f.worker();
+  const fs::path input = f.dir.write("artifacts/fto/blobs/blob", "blob-contents-from-first-task\n").parent_path().parent_path();
+  f.dir.write("artifacts/fto/not-cached", "not-cached-from-first-task\n");
+  auto c = f.spec();
+  c.job = "build";
+  c.inputs.push_back({"first-task-output", "fto", input, "first-task-output"});
+  c.caches.push_back({"first-task-output/blobs"});
+  const auto task = sh(
+      "cat first-task-output/not-cached; echo not-cached-from-second-task >> first-task-output/not-cached;"
+      " echo blob-contents-from-second-task >> first-task-output/blobs/blob; cat first-task-output/blobs/blob");
+  for (int i = 1; i <= 2; ++i) {
+    container_io io;
+    auto r = w.run(c, task, io, {});
+    REQUIRE(r);
+    INFO(io.err_text);
+    CHECK(r->exit_status == 0);
+    CHECK(io.out_text == "not-cached-from-first-task\n" +
+                             std::string(i == 1 ? "blob-contents-from-second-task\n"
+                                                : "blob-contents-from-second-task\nblob-contents-from-second-task\n"));
+    REQUIRE(w.commit_caches(c, *r));
+    w.release(*r);
+  }
+  CHECK(slurp(input / "blobs/blob") == "blob-contents-from-first-task\n");
+  CHECK(slurp(input / "not-cached") == "not-cached-from-first-task\n");
+}
+
 TEST_CASE("oci_runc: a task over its memory limit is killed and reported", "[oci]") {
   REQUIRE_CONTAINERS();
   fixture f;

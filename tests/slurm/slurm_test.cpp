@@ -112,7 +112,7 @@ TEST_CASE("slurm runs a task with inputs, outputs, caches, its exact env and run
   const std::string env = slurp(out / "env.txt");
   CHECK(env.find("FOO=a,b c\n") != std::string::npos);
   CHECK(env.find("EMPTY=\n") != std::string::npos);
-  CHECK(env.find("SLURM_") == std::string::npos);
+  CHECK(env.find("SLURM_JOB_ID=") != std::string::npos);  // Slurm's job context (see the next test)
   CHECK(slurp(out / "pwd") == (out.parent_path() / "sub/dir").string() + "\n");
   CHECK(env.find("PWD=") != std::string::npos);
   CHECK(out.string().rfind((dir.path() / "shared").string(), 0) == 0);
@@ -125,6 +125,35 @@ TEST_CASE("slurm runs a task with inputs, outputs, caches, its exact env and run
   REQUIRE(r2);
   CHECK(again.out_text == "run\n");
   w.release(*r2);
+}
+
+TEST_CASE("slurm: the task sees Slurm's job context, its own env and nothing of the submitting process's",
+          "[slurm][env]") {
+  REQUIRE_CLUSTER();
+  temp_dir dir;
+  ::setenv("TASKSTEP_SUBMITTER_ONLY", "leaked", 1);
+  auto w = make_worker(dir);
+  auto spec = spec_with({"PATH=/usr/bin:/bin", "P=from-params", "SLURM_JOB_NAME=the-task-wins"});
+  spec.cpu = 1024;           // → --cpus-per-task=1
+  spec.memory = 64ull << 20;  // → --mem=64
+  spec.outputs.push_back({"out", "out"});
+  recording_io io;
+  auto r = w.run(spec, shell("env | sort > out/env"), io, {});
+  ::unsetenv("TASKSTEP_SUBMITTER_ONLY");
+  REQUIRE(r);
+  INFO(io.err_text);
+  CHECK(r->exit_status == 0);
+  const std::string env = "\n" + slurp(r->outputs.at("out") / "env");
+  INFO(env);
+  // (SLURM_MEM_PER_NODE is passed on too where srun sets it; this cluster's srun does not for a step.)
+  for (const char* name : {"SLURM_JOB_ID=", "SLURM_STEP_ID=0\n", "SLURM_JOB_NODELIST=", "SLURM_NTASKS=1\n",
+                           "SLURM_CPUS_PER_TASK=1\n"})
+    CHECK(env.find(std::string("\n") + name) != std::string::npos);
+  CHECK(env.find("\nP=from-params\n") != std::string::npos);
+  CHECK(env.find("\nSLURM_JOB_NAME=the-task-wins\n") != std::string::npos);
+  CHECK(env.find("TASKSTEP_SUBMITTER_ONLY") == std::string::npos);
+  CHECK(env.find("\nHOME=") == std::string::npos);
+  w.release(*r);
 }
 
 TEST_CASE("slurm passes exit statuses through and refuses escaping paths", "[slurm]") {
@@ -178,10 +207,10 @@ TEST_CASE("slurm maps tags to constraints and the partition option to --partitio
   spec.tags = {"fast", "ssd"};
   spec.cpu = 1024;
   recording_io io;
-  auto r = w.run(spec, shell("echo $SLURM_JOB_ID; nproc"), io, {});
+  auto r = w.run(spec, shell("test -n \"$SLURM_JOB_ID\" && echo job-$((40+2)); nproc"), io, {});
   REQUIRE(r);
   CHECK(r->exit_status == 0);
-  CHECK(io.out_text == "\n1\n");  // no Slurm variables; one CPU for 1024 shares
+  CHECK(io.out_text == "job-42\n1\n");  // Slurm's job context; one CPU for 1024 shares
 
   spec.tags = {"fast", "gpu"};
   auto unsatisfiable = w.run(spec, shell("true"), io, {});
@@ -330,7 +359,8 @@ TEST_CASE("slurm runs an image artifact through srun --container", "[slurm][cont
   const std::string env = slurp(r->outputs.at("out") / "env");
   CHECK(env.find("FOO=x,y\n") != std::string::npos);
   CHECK(env.find("IMG=1\n") != std::string::npos);
-  CHECK(env.find("SLURM_") == std::string::npos);
+  CHECK(env.find("SLURM_JOB_ID=") != std::string::npos);
+  CHECK(env.find("TASKSTEP_SUBMITTER_ONLY") == std::string::npos);
   CHECK(slurp(r->outputs.at("out") / "pwd") == "/tmp/build/12345678\n");
   w.release(*r);
   CHECK(jobs_matching(dir.path().string()).empty());

@@ -335,6 +335,35 @@ TEST_CASE("caches are staged from and committed to the worker's store", "[worker
   CHECK_FALSE(w.caches().contains({"main", "", "unit", "deps"}));
 }
 
+TEST_CASE("a cache inside an input starts empty, hides the input's files there, and later runs see only the cache",
+          "[worker][local][caches]") {
+  // Concourse's testflight `task-caches` fixture: a cache at `first-task-output/blobs`.
+  temp_dir dir;
+  auto w = make_worker(dir);
+  const auto input = dir.write("art/blobs/blob", "blob-contents-from-first-task\n").parent_path().parent_path();
+  dir.write("art/not-cached", "not-cached-from-first-task\n");
+  auto spec = spec_with();
+  spec.job = "build";
+  spec.inputs.push_back({"first-task-output", "art", input, "first-task-output"});
+  spec.caches.push_back({"first-task-output/blobs"});
+  const auto task = shell(
+      "cat first-task-output/not-cached; echo not-cached-from-second-task >> first-task-output/not-cached;"
+      " echo blob-contents-from-second-task >> first-task-output/blobs/blob; cat first-task-output/blobs/blob");
+  for (int i = 1; i <= 2; ++i) {
+    recording_io io;
+    auto r = w.run(spec, task, io, {});
+    REQUIRE(r);
+    CHECK(r->exit_status == 0);
+    CHECK(io.out_text == "not-cached-from-first-task\n" +
+                             std::string(i == 1 ? "blob-contents-from-second-task\n"
+                                                : "blob-contents-from-second-task\nblob-contents-from-second-task\n"));
+    REQUIRE(w.commit_caches(spec, *r));
+    w.release(*r);
+  }
+  CHECK(slurp(input / "blobs/blob") == "blob-contents-from-first-task\n");  // the input never changes
+  CHECK(slurp(input / "not-cached") == "not-cached-from-first-task\n");
+}
+
 TEST_CASE("an unknown run.user is an error", "[worker][local][user]") {
   temp_dir dir;
   auto w = make_worker(dir);

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "taskstep/artifact/staging.hpp"
 #include "taskstep/core/result.hpp"
@@ -131,9 +132,25 @@ class cache_store {
   }
 
   //! Fills `dest` (created if missing) with a private copy of `key`'s cache; leaves it empty when
-  //! there is none or the build is one-off.
+  //! there is none or the build is one-off. Whatever `dest` held before is removed first: a cache
+  //! whose path lies inside an input hides the input's files there, as Concourse mounts the cache
+  //! volume over the input's (testflight's `task-caches`).
   [[nodiscard]] result<void> stage(const cache_key& key, const std::filesystem::path& dest) const {
+    namespace fs = std::filesystem;
     std::error_code ec;
+    const auto type = fs::symlink_status(dest, ec).type();
+    if (type == fs::file_type::directory) {
+      // Emptied in place: the directory stays the same inode, so a caller's descriptor of it
+      // (to chown it, say) still names what the run gets.
+      std::vector<fs::path> entries;
+      for (fs::directory_iterator it(dest, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
+      if (ec) return fail(errc::io, "could not empty " + dest.string() + ": " + ec.message());
+      for (const auto& e : entries)
+        if (auto cleared = remove_tree(e); !cleared) return cleared;
+    } else if (type != fs::file_type::not_found) {
+      if (auto cleared = remove_tree(dest); !cleared) return cleared;  // a link or a file: itself, never followed
+    }
+    ec.clear();
     std::filesystem::create_directories(dest, ec);
     if (ec) return fail(errc::io, "could not create " + dest.string() + ": " + ec.message());
     if (!contains(key)) return {};

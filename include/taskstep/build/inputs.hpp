@@ -1,6 +1,10 @@
 #pragma once
 //! \file
 //! Inputs of a one-off build, as `fly execute` treats them:
+//! - `check_input_paths`: what fly does when it parses each `-i NAME=PATH` flag, before it reads the
+//!   task file: the path is a glob (`filepath.Glob`), which must match exactly one entry
+//!   (`path 'x' does not exist`, `path 'x*' resolves to multiple entries: x1, x2`); the pair then
+//!   holds the match. So a path that does not exist is reported before an unknown input name.
 //! - `check_inputs`: every `-i` name must be a task input (`unknown input \`x\``, checked for all
 //!   pairs before any path is looked at), then each path must exist and be a directory; the current
 //!   directory provides the input named like it unless `-i` does; a required input nobody provides
@@ -14,6 +18,9 @@
 //!   run's inputs stay with it).
 //!   Given a progress callable (build/progress.hpp), a git tree is copied in batches of about 4 MiB
 //!   and each batch reported; without one it is copied in one call.
+
+#include <glob.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +48,43 @@ namespace taskstep::build {
 
 //! Task input name → the host directory that provides it (absolute).
 using input_dirs = std::map<std::string, std::filesystem::path>;
+
+namespace detail {
+
+// True when `pattern` holds a character filepath.Glob treats as special on Unix.
+inline bool has_glob_meta(const std::string& pattern) { return pattern.find_first_of("*?[\\") != std::string::npos; }
+
+}  // namespace detail
+
+//! fly's `-i` flag parsing (see the file comment): expands each path in place, in command-line order.
+inline result<void> check_input_paths(std::vector<named_path>& inputs) {
+  for (auto& i : inputs) {
+    const std::string pattern = i.path.string();
+    if (!detail::has_glob_meta(pattern)) {
+      struct stat st {};
+      if (::lstat(pattern.c_str(), &st) != 0) return fail(errc::usage, "path '" + pattern + "' does not exist");
+      continue;
+    }
+    ::glob_t g{};
+    const int rc = ::glob(pattern.c_str(), GLOB_PERIOD, nullptr, &g);  // Go's `*` matches dot files too
+    std::vector<std::string> matches;
+    if (rc == 0)
+      for (std::size_t n = 0; n < g.gl_pathc; ++n) matches.emplace_back(g.gl_pathv[n]);
+    ::globfree(&g);
+    std::erase_if(matches, [](const std::string& m) {  // GLOB_PERIOD also lets `*` match `.` and `..`
+      const auto leaf = std::filesystem::path(m).filename();
+      return leaf == "." || leaf == "..";
+    });
+    if (matches.empty()) return fail(errc::usage, "path '" + pattern + "' does not exist");
+    if (matches.size() > 1) {
+      std::string list;
+      for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m;
+      return fail(errc::usage, "path '" + pattern + "' resolves to multiple entries: " + list);
+    }
+    i.path = matches.front();
+  }
+  return {};
+}
 
 //! fly's input checks (see the file comment); returns the directory for each provided input.
 inline result<input_dirs> check_inputs(const task_config& config, const one_off_request& request) {

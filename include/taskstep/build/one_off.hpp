@@ -12,7 +12,8 @@
 //!    the plan's input_mapping itself, so this layer registers each input under its task input name.
 //! 5. Outputs are copied out whatever happened to the task (no stop token: an aborted build still
 //!    delivers what the task wrote); a failed copy makes the build errored and keeps the run root.
-//! 6. Staged copies and the run root are removed; the outcome maps to fly's exit codes. With
+//! 6. Staged copies and the run root are removed; the outcome maps to fly's exit codes (a request
+//!    refused at step 1 exits 1, as fly's own checks do; one refused at step 2 exits 2). With
 //!    `one_off_request::keep`, a run the worker kept (worker/kept_run.hpp) keeps the run root and the
 //!    staged copies (made inside the run root then), and `build_outcome::kept` names it.
 //!
@@ -139,13 +140,13 @@ build_outcome run_one_off(const one_off_request& request, const task_config& con
   auto run_root = make_run_root();
   if (!run_root) {
     delegate.errored(run_root.error().message());
-    return refused();
+    return refused(exit_errored);
   }
   root.dir = *run_root;
   auto worker = make_worker(root.dir);
   if (!worker) {
     delegate.errored(worker.error().message());
-    return refused();
+    return refused(exit_errored);
   }
 
   // A delegate with progress(const progress_report&) hears the long copies (build/progress.hpp).

@@ -2,7 +2,9 @@
 //! \file
 //! How a one-off build ended, as `fly execute` reports it: a status word and an exit code —
 //! succeeded 0, failed with the task's status, failed 1 on the step's timeout, errored 2, aborted 3.
-//! A build refused before it started (bad flags, input checks) has no status word and exits 2.
+//! A build refused by fly's own checks before it started (bad flags, the task file, input and output
+//! checks) has no status word and exits 1, as fly's `error: ...` does; one that could not get a worker
+//! (no run directory, the worker could not be set up) exits 2, as a build that errored.
 
 #include <filesystem>
 #include <string>
@@ -17,6 +19,8 @@ inline constexpr int exit_succeeded = 0;
 inline constexpr int exit_timed_out = 1;  //!< the step's `timeout` fired: the build failed
 inline constexpr int exit_errored = 2;
 inline constexpr int exit_aborted = 3;
+inline constexpr int exit_refused = 1;  //!< fly's exit for an error it finds itself, before any build
+inline constexpr int exit_gave_up = 2;  //!< fly's exit on a second Ctrl-C (`exiting immediately`)
 
 //! A finished (or refused) build.
 struct build_outcome {
@@ -27,8 +31,8 @@ struct build_outcome {
   [[nodiscard]] bool started() const noexcept { return !status.empty(); }
 };
 
-//! A build refused before it started.
-inline build_outcome refused() { return {exit_errored, {}}; }
+//! A build refused before it started: by fly's checks (exit 1) unless `code` says otherwise.
+inline build_outcome refused(int code = exit_refused) { return {code, {}}; }
 
 //! The outcome of a step run, mapped as fly maps a build's status.
 inline build_outcome outcome_of(const result<step::step_outcome>& ran) {

@@ -17,14 +17,17 @@
 //!    copied as well, and `srun --container=<bundle>` runs the task through the cluster's oci.conf.
 //! 3. **srun** `--quiet --export=NONE --job-name=<job>/<step> --comment=taskstep:<run dir>`
 //!    `--chdir=<cwd> --immediate=<allocation_wait> [--partition] [--constraint=a&b] [--mem=MiB]`
-//!    `[--cpus-per-task=N] [--container=B] /usr/bin/env -i -- NAME=value... <program> <args...>`.
-//!    - The environment is exactly `container_spec::env` (+ Garden's `PATH` when it has none):
-//!      `--export=NAME=V,...` splits values on commas, so the variables travel as `env -i`
-//!      arguments instead and Slurm's own `SLURM_*` variables are dropped. A bare `run.path` is
+//!    `[--cpus-per-task=N] [--container=B] /usr/bin/env -- NAME=value... <program> <args...>`.
+//!    - The environment is `container_spec::env` (+ Garden's `PATH` when it has none) on top of
+//!      Slurm's job context: `SLURM_JOB_ID`, `SLURM_STEP_ID`, `SLURM_JOB_NODELIST`, `SLURM_NTASKS`,
+//!      `SLURM_CPUS_PER_TASK` (with a cpu limit), ... whatever srun and slurmstepd set (also `TMPDIR`),
+//!      as a job step has them. `--export=NONE` keeps the submitting process's own environment out.
+//!      `--export=NAME=V,...` splits values on commas, so the task's variables travel as `env`
+//!      arguments instead (they win over Slurm's of the same name). A bare `run.path` is
 //!      resolved on this host in the task's PATH (the nodes are expected to look the same) because
 //!      `--export=NONE` needs an absolute program. In a container the image's PATH resolves it, and
-//!      `env -i` is used when the image has `/usr/bin/env` or `/bin/env` (otherwise Slurm adds its
-//!      `SLURM_*` variables to the bundle's environment).
+//!      `env` sets the task's variables when the image has `/usr/bin/env` or `/bin/env` (Slurm adds
+//!      its `SLURM_*` variables to the bundle's environment either way).
 //!    - `memory` (bytes) → `--mem` in MiB, rounded up; `cpu` shares → `--cpus-per-task` =
 //!      ceil(shares / 1024), at least 1 (Garden gives 1024 shares per CPU); 0 or unset → the
 //!      partition's defaults. Enforcement is the cluster's (cgroup task plugin).
@@ -120,7 +123,7 @@ struct slurm_options {
   std::string sinfo = "sinfo";
   std::string squeue = "squeue";
   std::string scancel = "scancel";
-  std::string env_program = "/usr/bin/env";  //!< on the nodes: clears Slurm's variables, sets the task's
+  std::string env_program = "/usr/bin/env";  //!< on the nodes: sets the task's variables over Slurm's
   bool copy_rootfs = false;  //!< images: copy the rootfs into the bundle (needed when the nodes are other hosts)
   //! `refresh()` adds the partition's node features to `info().tags`. As in Concourse, a tagged
   //! worker then takes only tagged steps; turn it off to let untagged steps reach the cluster too.
@@ -379,7 +382,7 @@ inline result<srun_command> stage_slurm_run(const slurm_options& options, artifa
     else env.push_back("PATH=" + path_value);
     auto program = detail::find_program(process.path, path_value, *cwd);
     if (!program) return fail(program.error());
-    cmd.argv = {options.env_program, "-i", "--"};
+    cmd.argv = {options.env_program, "--"};  // over Slurm's job context (--export=NONE: nothing of ours)
     cmd.argv.insert(cmd.argv.end(), env.begin(), env.end());
     cmd.argv.push_back(fs::absolute(*program).lexically_normal().string());
     cmd.argv.insert(cmd.argv.end(), process.args.begin(), process.args.end());
@@ -403,7 +406,7 @@ inline result<srun_command> stage_slurm_run(const slurm_options& options, artifa
     if (!detail::env_value(cenv, "PATH"))
       cenv.emplace_back(box.spec.privileged ? "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
                                             : "PATH=/usr/local/bin:/usr/bin:/bin");
-    cmd.argv = {"env", "-i", "--"};
+    cmd.argv = {"env", "--"};
     cmd.argv.insert(cmd.argv.end(), cenv.begin(), cenv.end());
   }
   cmd.argv.insert(cmd.argv.end(), box.spec.args.begin(), box.spec.args.end());
