@@ -24,9 +24,7 @@ if(MODE MATCHES "^find_package|^pkg_config")
 endif()
 
 if(MODE STREQUAL "pkg_config")
-  set(ENV{PKG_CONFIG_PATH} ${prefix}/share/pkgconfig)
-  set(ENV{PKG_CONFIG_LIBDIR} "")  # unset: the system modules (yaml-0.1, fmt, libcurl ...) stay visible
-  unset(ENV{PKG_CONFIG_LIBDIR})
+  set(ENV{PKG_CONFIG_PATH} ${prefix}/share/pkgconfig)  # before the system modules (yaml-0.1, fmt, libcurl ...)
   foreach(pc taskstep taskstep-containers)
     run(${PKG_CONFIG} --modversion ${pc})
     string(STRIP "${last_output}" v)
