@@ -2,6 +2,7 @@
 // build from it. Any input must give a config or an error: no crash, overflow, leak or UB.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "taskstep/core/json.hpp"
@@ -27,6 +28,10 @@ bool has_nan(const taskstep::value& v) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace taskstep;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // yaml::parse_task_config(text) is parse(text, strict) + decode + validate: the strict tree parsed here
+  // is decoded and validated the same way instead of parsing the text a third time (libyaml's
+  // parser set-up alone, ~64 KiB of buffers, was a fifth of the time under ASan).
+  std::optional<value> strict_tree;
   for (bool strict : {true, false}) {
     auto tree = yaml::parse(text, strict);
     if (tree) {
@@ -35,10 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // A copy equals its original (NaN aside).
       value copy = *tree;
       if (!has_nan(*tree) && !(copy == *tree)) __builtin_trap();
+      if (strict) strict_tree = std::move(copy);
     }
   }
-  auto config = yaml::parse_task_config(text);
-  if (!config) return 0;
+  if (!strict_tree) return 0;
+  auto config = yaml::decode_task_config(std::move(*strict_tree));
+  if (!config || !validate(*config)) return 0;
   (void)yaml::to_json(*config);
   (void)yaml::to_yaml_tree(*config);
   if (auto input = yaml::to_interpolation_tree(*config)) {

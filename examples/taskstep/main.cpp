@@ -17,6 +17,7 @@
 #include "intercept.hpp"
 #include "run.hpp"
 #include "taskstep/config/yaml_cpp_emit.hpp"
+#include "taskstep/version.hpp"
 
 namespace {
 
@@ -80,10 +81,6 @@ int run_render(const CLI::App& cmd, const std::string& task_file, const var_opti
   return exit_ok;
 }
 
-#ifndef TASKSTEP_VERSION
-#define TASKSTEP_VERSION "unknown"
-#endif
-
 // The Concourse version whose behaviour the command follows unless told otherwise (`--concourse`).
 constexpr std::string_view default_concourse = "8.2";
 // The worker types this command was built with (execute_<worker>.cpp), as `--worker` names them.
@@ -91,7 +88,7 @@ constexpr std::string_view compiled_workers = "local oci slurm";
 
 // `taskstep --version`: the version, then the default dialect and the workers, one fact a line.
 std::string version_text() {
-  return std::string("taskstep ") + TASKSTEP_VERSION + "\nconcourse " + std::string(default_concourse) +
+  return std::string("taskstep ") + taskstep::version_string + "\nconcourse " + std::string(default_concourse) +
          "\nworkers " + std::string(compiled_workers) + "\n";
 }
 

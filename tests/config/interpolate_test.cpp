@@ -221,3 +221,13 @@ TEST_CASE("interpolation errors carry their kind", "[config][interpolate]") {
   REQUIRE_FALSE(invalid);
   CHECK(invalid.error().code() == errc::invalid_config);
 }
+
+TEST_CASE("interpolate passes its limits to the evaluation", "[config][interpolate][hostile]") {
+  vars::static_vars v;
+  v.set("x", value("((x))((x))"));
+  const std::string yaml = "platform: linux\nrun: {path: ((x))((x))((x))((x))((x))((x))((x))((x))}\n";  // 40 B * 2^8
+  CHECK(interpolated(yaml, v));
+  auto s = config::static_source(config_from_yaml(yaml)) |
+           config::interpolate(v, true, vars::interpolation_limits{.max_bytes = 4096, .max_work = 1 << 20});
+  CHECK(error_text(s.fetch()) == "failed to interpolate task config: interpolated config exceeds 4096 bytes");
+}

@@ -124,3 +124,41 @@ TEST_CASE("re-scanning a grown string for each reference is bounded work", "[var
   REQUIRE(doubled);
   CHECK(doubled->as_string() == repeat("((x))", 4 * 16));
 }
+
+TEST_CASE("smaller interpolation limits stop evaluation sooner with the bound in the error", "[vars][hostile]") {
+  vars::static_vars v;
+  v.set("x", value("((x))((x))"));
+  v.set("kib", value(std::string(1024, 'k')));
+  vars::evaluate_options small;
+  small.limits = {.max_bytes = 4096, .max_work = 1 << 20};
+  // 10 doublings: 25 bytes * 2^10 = 25 KiB, far below the default bound, past 4 KiB.
+  const value doubling(repeat("((x))", 10));
+  CHECK(vars::evaluate(doubling, v));
+  auto over = vars::evaluate(doubling, v, small);
+  REQUIRE_FALSE(over);
+  CHECK(over.error().message() == "interpolated config exceeds 4096 bytes");
+  // The byte bound is exact under the smaller limit too, for ((x)) and old-style {{x}} alike.
+  auto fits = vars::evaluate(value("((kib))((kib))((kib))((kib))"), v, small);
+  REQUIRE(fits);
+  CHECK(fits->as_string().size() == 4096);
+  auto one_more = vars::evaluate(value("((kib))((kib))((kib))((kib))+"), v, small);
+  REQUIRE_FALSE(one_more);
+  CHECK(one_more.error().message() == "interpolated config exceeds 4096 bytes");
+  auto old_style = vars::evaluate(value("{{kib}}{{kib}}{{kib}}{{kib}}"), v, small);  // JSON adds quotes
+  REQUIRE_FALSE(old_style);
+  CHECK_THAT(old_style.error().message(), Catch::Contains("interpolated config exceeds 4096 bytes"));
+  // The work bound: re-scanning a 64 KiB string for each of 40 references, past 1 MiB.
+  vars::static_vars w;
+  w.set("big", value(std::string(64 << 10, 'b')));
+  std::string scans = "((big))";
+  for (int i = 0; i < 40; ++i) {
+    w.set("e" + std::to_string(i), value(""));
+    scans += "((e" + std::to_string(i) + "))";
+  }
+  vars::evaluate_options roomy_bytes;
+  roomy_bytes.limits = {.max_bytes = 1 << 20, .max_work = 1 << 20};
+  CHECK(vars::evaluate(value(scans), w));
+  auto slow = vars::evaluate(value(scans), w, roomy_bytes);
+  REQUIRE_FALSE(slow);
+  CHECK(slow.error().message() == "interpolation exceeds 1048576 bytes of work");
+}

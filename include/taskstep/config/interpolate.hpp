@@ -24,8 +24,8 @@ class interpolate_source {
   static_assert(config_source<Inner>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
 
  public:
-  interpolate_source(Inner inner, Vars variables, bool expect_all_keys = true)
-      : inner_(std::move(inner)), vars_(std::move(variables)), expect_all_keys_(expect_all_keys) {}
+  interpolate_source(Inner inner, Vars variables, bool expect_all_keys = true, vars::interpolation_limits limits = {})
+      : inner_(std::move(inner)), vars_(std::move(variables)), expect_all_keys_(expect_all_keys), limits_(limits) {}
 
   result<task_config> fetch() {
     auto config = inner_.fetch();
@@ -33,6 +33,7 @@ class interpolate_source {
     vars::evaluate_options opts;
     opts.expect_all_keys = expect_all_keys_;
     opts.allow_empty_old_style = true;
+    opts.limits = limits_;
     auto input = yaml::to_interpolation_tree(*config);
     if (!input) return fail(input.error());
     auto tree = vars::evaluate(std::move(*input), vars_, opts);
@@ -49,13 +50,15 @@ class interpolate_source {
   Inner inner_;
   Vars vars_;
   bool expect_all_keys_;
+  vars::interpolation_limits limits_;
 };
 
-//! Pipe adaptor: `source | interpolate(vars)`; `expect_all_keys = false` leaves unknown vars in place.
+//! Pipe adaptor: `source | interpolate(vars)`; `expect_all_keys = false` leaves unknown vars in place;
+//! `limits` bounds the evaluation (`vars::interpolation_limits`, Concourse-sized by default).
 template <vars::variable_source Vars>
-auto interpolate(Vars variables, bool expect_all_keys = true) {
-  return [variables = std::move(variables), expect_all_keys]<class S>(S inner) mutable {
-    return interpolate_source<S, Vars>(std::move(inner), std::move(variables), expect_all_keys);
+auto interpolate(Vars variables, bool expect_all_keys = true, vars::interpolation_limits limits = {}) {
+  return [variables = std::move(variables), expect_all_keys, limits]<class S>(S inner) mutable {
+    return interpolate_source<S, Vars>(std::move(inner), std::move(variables), expect_all_keys, limits);
   };
 }
 

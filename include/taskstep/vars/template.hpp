@@ -25,11 +25,19 @@
 
 namespace taskstep::vars {
 
+//! The bounds of one evaluation (defaults: `max_interpolated_bytes`, `max_interpolation_work`).
+//! Smaller bounds make hostile input stop sooner (the fuzzer uses them), with messages naming the bound.
+struct interpolation_limits {
+  std::size_t max_bytes = std::size_t{64} << 20;  //!< see `max_interpolated_bytes`
+  std::size_t max_work = std::size_t{256} << 20;  //!< see `max_interpolation_work`
+};
+
 //! How strict an evaluation is (`vars.EvaluateOpts` plus the resolver's old-style switch).
 struct evaluate_options {
   bool expect_all_keys = true;         //!< undefined references are an error
   bool expect_all_used = false;        //!< unused variables are an error
   bool allow_empty_old_style = true;   //!< missing `{{x}}` become `null` instead of an error
+  interpolation_limits limits{};       //!< output and work bounds
 };
 
 //! go-multierror's text for a list of errors.
@@ -48,18 +56,18 @@ inline std::string multi_error_text(const std::vector<std::string>& errors) {
 //! replacements. Concourse substitutes a string's references one after another over the result, so
 //! `x: ((x))((x))` doubles a string per reference; past this bound evaluation stops with
 //! `interpolated config exceeds 67108864 bytes`.
-inline constexpr std::size_t max_interpolated_bytes = std::size_t{64} << 20;
+inline constexpr std::size_t max_interpolated_bytes = interpolation_limits{}.max_bytes;
 //! The most bytes substitution may scan and copy (intermediate strings included) in one evaluation;
 //! past it: `interpolation exceeds 268435456 bytes of work`.
-inline constexpr std::size_t max_interpolation_work = std::size_t{256} << 20;
+inline constexpr std::size_t max_interpolation_work = interpolation_limits{}.max_work;
 
 namespace detail {
 
-inline error interpolated_too_large() {
-  return error(errc::interpolation, "interpolated config exceeds " + std::to_string(max_interpolated_bytes) + " bytes");
+inline error interpolated_too_large(std::size_t max_bytes) {
+  return error(errc::interpolation, "interpolated config exceeds " + std::to_string(max_bytes) + " bytes");
 }
-inline error interpolation_too_long() {
-  return error(errc::interpolation, "interpolation exceeds " + std::to_string(max_interpolation_work) + " bytes of work");
+inline error interpolation_too_long(std::size_t max_work) {
+  return error(errc::interpolation, "interpolation exceeds " + std::to_string(max_work) + " bytes of work");
 }
 
 // Bytes counted against `max_interpolated_bytes` for a value (stops counting past `limit`), and its depth.
@@ -87,7 +95,7 @@ inline int tree_depth(const value& v) {
 template <variable_source V>
 class evaluator {
  public:
-  explicit evaluator(const V& vars) : vars_(vars) {}
+  explicit evaluator(const V& vars, interpolation_limits limits = {}) : vars_(vars), limits_(limits) {}
 
   result<value> run(value node) {
     auto out = walk(std::move(node), 0);
@@ -112,11 +120,11 @@ class evaluator {
   // Counts `n` produced bytes; false past the bound.
   bool produce(std::size_t n) {
     produced_ += n;
-    return produced_ <= max_interpolated_bytes;
+    return produced_ <= limits_.max_bytes;
   }
   bool work(std::size_t n) {
     work_ += n;
-    return work_ <= max_interpolation_work;
+    return work_ <= limits_.max_work;
   }
 
   // Concourse re-tests the string built so far for being exactly one reference, once per reference,
@@ -160,13 +168,13 @@ class evaluator {
     std::string s = node.as_string();
     bool changed = false;
     for (const auto& ref : find_references(node.as_string())) {
-      if (work_ > max_interpolation_work) return fail(interpolation_too_long());
+      if (work_ > limits_.max_work) return fail(interpolation_too_long(limits_.max_work));
       auto found = get(ref.name);
       if (!found) return fail(found.error());
       if (!found->has_value()) continue;
       value& v = **found;
       if (whole_reference(s)) {
-        if (!produce(tree_bytes(v, max_interpolated_bytes))) return fail(interpolated_too_large());
+        if (!produce(tree_bytes(v, limits_.max_bytes))) return fail(interpolated_too_large(limits_.max_bytes));
         if (depth + tree_depth(v) > max_depth)
           return fail(errc::interpolation,
                       "exceeded max depth of " + std::to_string(max_depth) + " interpolating var: " + ref.name);
@@ -185,12 +193,12 @@ class evaluator {
       // Size the result before building it: a string may double per reference.
       std::size_t hits = 0;
       for (auto hit = s.find(needle); hit != std::string::npos; hit = s.find(needle, hit + needle.size())) ++hits;
-      if (!work(s.size())) return fail(interpolation_too_long());
+      if (!work(s.size())) return fail(interpolation_too_long(limits_.max_work));
       if (hits == 0) continue;
-      const std::size_t room = max_interpolated_bytes - std::min(produced_, max_interpolated_bytes);
+      const std::size_t room = limits_.max_bytes - std::min(produced_, limits_.max_bytes);
       const std::size_t kept = s.size() - hits * needle.size();
-      if (text.size() != 0 && hits > (room - std::min(room, kept)) / text.size()) return fail(interpolated_too_large());
-      if (kept > room) return fail(interpolated_too_large());
+      if (text.size() != 0 && hits > (room - std::min(room, kept)) / text.size()) return fail(interpolated_too_large(limits_.max_bytes));
+      if (kept > room) return fail(interpolated_too_large(limits_.max_bytes));
       std::string replaced;
       replaced.reserve(kept + hits * text.size());
       std::size_t pos = 0;
@@ -200,11 +208,11 @@ class evaluator {
         pos = hit + needle.size();
       }
       replaced.append(s, pos);
-      if (!work(replaced.size())) return fail(interpolation_too_long());
+      if (!work(replaced.size())) return fail(interpolation_too_long(limits_.max_work));
       s = std::move(replaced);
       changed = true;
     }
-    if (changed && !produce(s.size())) return fail(interpolated_too_large());
+    if (changed && !produce(s.size())) return fail(interpolated_too_large(limits_.max_bytes));
     return value(std::move(s));
   }
 
@@ -231,6 +239,7 @@ class evaluator {
   }
 
   const V& vars_;
+  interpolation_limits limits_;
   std::set<std::string> missing_;
   std::size_t produced_ = 0;
   std::size_t work_ = 0;
@@ -295,9 +304,9 @@ inline bool has_old_style(const value& v) {
 }
 
 inline value resolve_old_style(value v, const std::vector<const static_vars*>& statics, bool allow_empty,
-                               std::vector<std::string>& errors, std::size_t& produced) {
+                               std::vector<std::string>& errors, std::size_t& produced, std::size_t max_bytes) {
   if (v.is_string()) {
-    if (produced > max_interpolated_bytes) return v;  // already failed
+    if (produced > max_bytes) return v;  // already failed
     const std::string& s = v.as_string();
     std::string out;
     std::size_t pos = 0;
@@ -309,10 +318,10 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
         if (it != src->values().end()) {
           // json.Marshal fails on go-yaml maps and NaN/Inf; Concourse then inserts nothing.
           auto json = holds_yaml_map(it->second) ? result<std::string>(fail(errc::decode, "")) : to_json(it->second);
-          if (json && produced <= max_interpolated_bytes) {
-            if (produced + out.size() + json->size() > max_interpolated_bytes) {
-              produced = max_interpolated_bytes + 1;
-              errors.push_back(interpolated_too_large().message());
+          if (json && produced <= max_bytes) {
+            if (produced + out.size() + json->size() > max_bytes) {
+              produced = max_bytes + 1;
+              errors.push_back(interpolated_too_large(max_bytes).message());
               return;
             }
             out += *json;
@@ -328,17 +337,18 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
       out += "null";
     });
     out.append(s, pos);
-    if (pos != 0 && produced <= max_interpolated_bytes) produced += out.size();
+    if (pos != 0 && produced <= max_bytes) produced += out.size();
     return value(std::move(out));
   }
   if (v.is_sequence()) {
-    for (auto& e : v.as_sequence()) e = resolve_old_style(std::move(e), statics, allow_empty, errors, produced);
+    for (auto& e : v.as_sequence()) e = resolve_old_style(std::move(e), statics, allow_empty, errors, produced, max_bytes);
   } else if (v.is_mapping()) {
     value out(mapping{}, v.origin);
     mapping_index index;
     for (auto& e : v.as_mapping()) {
-      auto key = resolve_old_style(std::move(e.key), statics, allow_empty, errors, produced);
-      index.set(out.as_mapping(), std::move(key), resolve_old_style(std::move(e.val), statics, allow_empty, errors, produced));
+      auto key = resolve_old_style(std::move(e.key), statics, allow_empty, errors, produced, max_bytes);
+      index.set(out.as_mapping(), std::move(key),
+                resolve_old_style(std::move(e.val), statics, allow_empty, errors, produced, max_bytes));
     }
     return out;
   }
@@ -356,10 +366,11 @@ result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
     detail::collect_statics(vars, statics);
     std::vector<std::string> errors;
     std::size_t produced = 0;
-    tree = detail::resolve_old_style(std::move(tree), statics, opts.allow_empty_old_style, errors, produced);
+    tree = detail::resolve_old_style(std::move(tree), statics, opts.allow_empty_old_style, errors, produced,
+                                     opts.limits.max_bytes);
     if (!errors.empty()) return fail(errc::undefined_vars, multi_error_text(errors));
   }
-  detail::evaluator<V> ev(vars);
+  detail::evaluator<V> ev(vars, opts.limits);
   auto out = ev.run(std::move(tree));
   if (!out) return out;
   std::optional<std::string> unused;
