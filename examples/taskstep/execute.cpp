@@ -61,6 +61,7 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
                  "auto (default: colour a stream only when it is a terminal, NO_COLOR is unset and TERM is not dumb), "
                  "always (even on pipes and with NO_COLOR set) or never; --json is never coloured")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_concourse_flag(cmd, a.concourse);
   cmd.add_option("ARGS", a.args, "arguments appended to run.args (after --)");
 }
 
@@ -115,7 +116,7 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     // The config as fly reads it: decoded and validated, args appended, env overriding params.
     std::string text, err;
     if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
-    task_config config = value_or_fatal(yaml::parse_task_config(text));
+    task_config config = value_or_fatal(parse_task_file(a.concourse, text));
     for (const auto& arg : a.args) config.run.args.push_back(arg);
     task_env env_overrides;
     for (const auto& [key, value] : config.params)
@@ -170,11 +171,14 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
         worker_choice_of(a.worker), build::names_image(config, request),
         a.worker == "auto" && build::names_image(config, request) ? oci_unavailable(a) : std::string()));
 
-    auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
-                  config::override_params(std::move(params)) |
-                  config::interpolate(vars::multi_vars(std::move(variables),
-                                                       vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker))) |
-                  config::validating();
+    task_source source;
+    with_dialect(a.concourse, [&]<class D>(D) {
+      source = erase(config::static_source(config) | config::override_params(std::move(env_overrides)) |
+                     config::override_params(std::move(params)) |
+                     config::interpolate<D>(vars::multi_vars(
+                         std::move(variables), vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker))) |
+                     config::validating<D>());
+    });
 
     // Ctrl-C / SIGTERM (or EPIPE on stdout): a graceful abort of staging, the task and all (outputs
     // are still copied out); a second one stops the task now (build/interrupts.hpp).
@@ -196,11 +200,11 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
       build::interrupts guard(stop, stop_now, std::move(on));
       delegate.abort_on_broken_stdout(stop);
       switch (kind) {
-        case build::worker_kind::oci: return execute_oci(call, erase(std::move(source)));
-        case build::worker_kind::slurm: return execute_slurm(call, erase(std::move(source)));
+        case build::worker_kind::oci: return execute_oci(call, std::move(source));
+        case build::worker_kind::slurm: return execute_slurm(call, std::move(source));
         case build::worker_kind::local: break;
       }
-      return execute_local(call, erase(std::move(source)));
+      return execute_local(call, std::move(source));
     }();
     if (outcome.started()) delegate.status(outcome.status);
     return outcome.exit_code;

@@ -30,6 +30,7 @@ struct evaluate_options {
   bool expect_all_keys = true;         //!< undefined references are an error
   bool expect_all_used = false;        //!< unused variables are an error
   bool allow_empty_old_style = true;   //!< missing `{{x}}` become `null` instead of an error
+  bool old_style = true;               //!< resolve `{{x}}` at all (a dialect's `old_style_vars`; gone in 8.0)
 };
 
 //! go-multierror's text for a list of errors.
@@ -351,7 +352,7 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
 template <class V>
 result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
   static_assert(variable_source<V>, TASKSTEP_VARIABLE_SOURCE_MESSAGE);
-  if (detail::has_old_style(tree)) {
+  if (opts.old_style && detail::has_old_style(tree)) {
     std::vector<const static_vars*> statics;
     detail::collect_statics(vars, statics);
     std::vector<std::string> errors;
