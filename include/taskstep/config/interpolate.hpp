@@ -36,6 +36,8 @@ class interpolate_source {
     opts.expect_all_keys = expect_all_keys_;
     opts.allow_empty_old_style = true;
     opts.old_style = D::old_style_vars;
+    opts.syntax = D::reference_syntax;
+    opts.sourced_refs_unanswered = D::sourced_refs_skip_static;
     auto input = yaml::to_interpolation_tree<D>(*config);
     if (!input) return fail(input.error());
     auto tree = vars::evaluate(std::move(*input), vars_, opts);

@@ -23,6 +23,13 @@
 
 namespace taskstep {
 
+//! How a dialect splits a `((reference))` name (used by vars/reference.hpp).
+enum class reference_syntax {
+  concourse_6_7,   //!< parseVarName: first `:` past index 0, pathRegex pieces, quotes dropped from the path only
+  concourse_7,     //!< 7.0 ParseReference: unquoted `:` and `.`, segments trimmed and unquoted, quoted source refused
+  concourse_8_2_5  //!< 8.2.5: as 7 plus unclosed quotes refused, quoted source accepted, segments path-cleaned
+};
+
 namespace detail {
 
 //! Go's uint64(f) on amd64 (CVTTSD2SQ, with the 2^63 split): truncates toward zero, a negative value
@@ -142,6 +149,10 @@ struct concourse_6_7 {
   // ---- vars (TemplateResolver) ----
   //! Old-style `{{name}}` is resolved (from static vars only, missing ones become null).
   static constexpr bool old_style_vars = true;
+  //! How `((name))` splits into source, path and fields (vars/reference.hpp).
+  static constexpr taskstep::reference_syntax reference_syntax = taskstep::reference_syntax::concourse_6_7;
+  //! 7.1: static vars (`-v/-y/-l`, step `vars:`) answer only references without a source.
+  static constexpr bool sourced_refs_skip_static = false;
 };
 
 //! Concourse v7.14.3.
@@ -154,6 +165,8 @@ struct concourse_7_14 : concourse_6_7 {
   //! 7.0 added `name` (always emitted, `""` for a task) and `tags`; version moved before params.
   static constexpr std::array<std::string_view, 6> image_resource_fields{"name",    "type",   "source",
                                                                          "version", "params", "tags"};
+  static constexpr taskstep::reference_syntax reference_syntax = taskstep::reference_syntax::concourse_7;
+  static constexpr bool sourced_refs_skip_static = true;
 };
 
 //! Concourse v8.2.5 (the newest).
@@ -174,6 +187,8 @@ struct concourse_8_2 : concourse_7_14 {
   static constexpr bool run_path_required = false;
   //! 8.0 removed the deprecated `{{name}}` pass: the text stays as it is.
   static constexpr bool old_style_vars = false;
+  //! 8.2.5: a quoted source is accepted, quoted `..` segments are cleaned, traversal-only refused.
+  static constexpr taskstep::reference_syntax reference_syntax = taskstep::reference_syntax::concourse_8_2_5;
 };
 
 using concourse_default = concourse_8_2;
@@ -198,6 +213,8 @@ concept dialect_policy = requires(double f, std::string_view s) {
   { D::run_omit_zero } -> std::convertible_to<bool>;
   { D::run_path_required } -> std::convertible_to<bool>;
   { D::old_style_vars } -> std::convertible_to<bool>;
+  { D::reference_syntax } -> std::convertible_to<reference_syntax>;
+  { D::sourced_refs_skip_static } -> std::convertible_to<bool>;
 };
 
 #define TASKSTEP_DIALECT_MESSAGE \
