@@ -152,3 +152,31 @@ TEST_CASE("old-style {{x}} is resolved up to 7.14 and left as text from 8.0", "[
   CHECK(rendered<d714>(t, v) == R"({"platform":"linux","params":{"A":"\"1\""},"run":{"path":"echo"}})");
   CHECK(rendered<d82>(t, v) == R"({"platform":"linux","params":{"A":"{{x}}"},"run":{"path":"echo"}})");
 }
+
+TEST_CASE("var references split per dialect: 7.x ParseReference, 8.2.5 quoted source and cleaned segments",
+          "[dialect]") {
+  using vars::parse_reference;
+  auto v7 = [](std::string_view n) { return parse_reference(n, reference_syntax::concourse_7); };
+  auto v825 = [](std::string_view n) { return parse_reference(n, reference_syntax::concourse_8_2_5); };
+  CHECK(v7("a.\"b.c\"")->fields == std::vector<std::string>{"b.c"});
+  CHECK(parse_reference("a.\"b.c\"").fields == std::vector<std::string>{"\"b.c\""});  // 6.7 keeps the quotes
+  CHECK(v7("\"s\":x").error().message() == "invalid var '\"s\":x': source must not be quoted");
+  CHECK(v825("\"s\":x")->source == "s");
+  CHECK(v7("a..b").error().message() == "invalid var 'a..b': empty field");
+  CHECK(v7("\"../x\"")->path == "../x");
+  CHECK(v825("\"../x\"")->path == "x");
+  CHECK(v825("\"..\"").error().message() == "invalid var '\"..\"': empty field");
+  CHECK(v825("\"x").error().message() == "invalid var '\"x': contains unclosed quotes");
+  CHECK(v7("\"a:b\"")->source.empty());
+  CHECK(vars::reference_string(*v7("\"a:b\"")) == "\"a:b\"");
+  CHECK(vars::reference_string(*v7("s:a.\"b c\".d")) == "s:a.\"b c\".d");
+}
+
+TEST_CASE("7.1: static vars answer only references without a source", "[dialect]") {
+  vars::static_vars v;
+  v.set("x", value(std::string("1")));
+  const auto t = task("params: {A: ((vault:x)), B: ((x))}\n");
+  CHECK(rendered<d67>(t, v) == R"({"platform":"linux","params":{"A":"1","B":"1"},"run":{"path":"echo"}})");
+  CHECK(rendered<d714>(t, v) == "failed to interpolate task config: undefined vars: vault:x");
+  CHECK(rendered<d82>(t, v) == "failed to interpolate task config: undefined vars: vault:x");
+}
