@@ -117,6 +117,12 @@ int run_execute(const CLI::App& cmd, execute_args& a) {
     std::string text, err;
     if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
     task_config config = value_or_fatal(parse_task_file(a.concourse, text));
+    // 8.0 made run.path optional: Concourse then runs the image's ENTRYPOINT/CMD. taskstep does not
+    // read them yet (docs/compatibility.md), so it stops here with Concourse's words for "neither".
+    // Interpolation cannot fill an absent path, so the parsed file decides.
+    if (config.run.path.empty())
+      throw fatal{"No executable defined for task. Specify an executable to run in either the task config "
+                  "(run.path) or as an ENTRYPOINT/CMD in the container image."};
     for (const auto& arg : a.args) config.run.args.push_back(arg);
     task_env env_overrides;
     for (const auto& [key, value] : config.params)
