@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "taskstep/core/dialect.hpp"
+
 namespace taskstep_cli {
 
 // Variables from -v/-y (in command-line order, later wins) and -l files (later files first).
@@ -18,6 +20,7 @@ struct execute_args {
   var_options vars;
   std::string image, job, cache_dir, timeout, grace = "10s", worker = "auto", image_store;
   std::string color = "auto";  // --color: auto, always or never
+  std::string concourse{taskstep::dialect::concourse_default::name};  // --concourse: 6.7, 7.14 or 8.2
   std::vector<std::string> insecure_registries;
   std::string slurm_partition, slurm_shared_root, runc_root;
   bool slurm_copy_rootfs = false;

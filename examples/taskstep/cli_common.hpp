@@ -137,6 +137,19 @@ inline taskstep::task_env collect_params(const var_options& o) {
   return params;
 }
 
+//! `--concourse 6.7|7.14|8.2`: the Concourse version whose behaviour taskstep follows (core/dialect.hpp).
+inline void add_concourse_flag(CLI::App& cmd, std::string& version) {
+  cmd.add_option("--concourse", version, "VERSION: behave as Concourse 6.7, 7.14 or 8.2 (default 8.2, the newest)")
+      ->check(CLI::IsMember({"6.7", "7.14", "8.2"}));
+}
+
+//! `atc.NewTaskConfig` in the dialect named `version` (checked by the flag).
+inline taskstep::result<taskstep::task_config> parse_task_file(const std::string& version, std::string_view text) {
+  taskstep::result<taskstep::task_config> out = taskstep::task_config{};
+  taskstep::with_dialect(version, [&]<class D>(D) { out = taskstep::yaml::parse_task_config<D>(text); });
+  return out;
+}
+
 inline void add_var_flags(CLI::App& cmd, var_options& o) {
   cmd.add_option("-v,--var", o.strings, "NAME=STRING: a string variable for ((NAME))")->take_all();
   cmd.add_option("-y,--yaml-var", o.yamls, "NAME=YAML: a YAML-typed variable for ((NAME))")->take_all();

@@ -72,6 +72,7 @@ void add_execute_flags(CLI::App& cmd, execute_args& a) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd.add_flag("--watch", a.watch,
                "run again whenever a file of an input directory (or the task file) changes; Ctrl-C ends it");
+  add_concourse_flag(cmd, a.concourse);
   cmd.add_option("ARGS", a.args, "arguments appended to run.args (after --)");
 }
 
@@ -159,10 +160,18 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
     // not know are left for the build's credentials), args appended, env overriding params.
     std::string text, err;
     if (!read_file(a.config, text, err)) throw fatal{"could not read file: " + err};
-    task_config config = value_or_fatal(
-        (config::static_source(value_or_fatal(yaml::parse_task_config(text))) |
-         config::interpolate(std::move(variables), /*expect_all_keys=*/false))
-            .fetch());
+    task_config config;
+    with_dialect(a.concourse, [&]<class D>(D) {
+      config = value_or_fatal((config::static_source(value_or_fatal(yaml::parse_task_config<D>(text))) |
+                               config::interpolate<D>(std::move(variables), /*expect_all_keys=*/false))
+                                  .fetch());
+    });
+    // 8.0 made run.path optional: Concourse then runs the image's ENTRYPOINT/CMD. taskstep does not
+    // read them yet (docs/compatibility.md), so it stops here with Concourse's words for "neither".
+    // (Earlier dialects' validation already refused a task without one.)
+    if (config.run.path.empty())
+      throw fatal{"No executable defined for task. Specify an executable to run in either the task config "
+                  "(run.path) or as an ENTRYPOINT/CMD in the container image."};
     for (const auto& arg : a.args) config.run.args.push_back(arg);
     task_env env_overrides;
     for (const auto& [key, value] : config.params)
@@ -223,12 +232,15 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
       return build::exit_errored;
     }
 
-    // The step's chain (Concourse's task step): --param is merged after fly's pass, so the
-    // credentials pass is the only one a ((var)) in a param, or in a -v value, meets.
-    auto source = config::static_source(config) | config::override_params(std::move(env_overrides)) |
-                  config::override_params(std::move(params)) |
-                  config::interpolate(vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker)) |
-                  config::validating();
+    // The step's chain (Concourse's task step) in the chosen dialect: --param is merged after fly's
+    // pass, so the credentials pass is the only one a ((var)) in a param, or in a -v value, meets.
+    task_source source;
+    with_dialect(a.concourse, [&]<class D>(D) {
+      source = erase(config::static_source(config) | config::override_params(std::move(env_overrides)) |
+                     config::override_params(std::move(params)) |
+                     config::interpolate<D>(vars::tracked_vars<vars::static_vars>(std::move(secrets), tracker)) |
+                     config::validating<D>());
+    });
 
     // Ctrl-C / SIGTERM (or EPIPE on stdout): a graceful abort of staging, the task and all (outputs
     // are still copied out); a second one stops the task now (build/interrupts.hpp).
@@ -256,11 +268,11 @@ int run_once(const CLI::App& cmd, execute_args& a) {  // EPIPE on stdout is an a
         ~count_signals() { count = guard.count(); }
       } counted{guard, signals};
       switch (*kind) {
-        case build::worker_kind::oci: return execute_oci(call, erase(std::move(source)));
-        case build::worker_kind::slurm: return execute_slurm(call, erase(std::move(source)));
+        case build::worker_kind::oci: return execute_oci(call, std::move(source));
+        case build::worker_kind::slurm: return execute_slurm(call, std::move(source));
         case build::worker_kind::local: break;
       }
-      return execute_local(call, erase(std::move(source)));
+      return execute_local(call, std::move(source));
     }();
     for (const auto& kept : outcome.kept) delegate.note(kept_hint(kept));
     if (!outcome.kept.empty())

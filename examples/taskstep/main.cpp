@@ -23,13 +23,13 @@ namespace {
 
 using namespace taskstep_cli;
 
-int run_validate(const std::string& task_file) {
+int run_validate(const std::string& task_file, const std::string& version) {
   std::string text, err;
   if (!read_file(task_file, text, err)) {
     std::cerr << "could not read file: " << err << "\n";
     return exit_invalid;
   }
-  auto config = taskstep::yaml::parse_task_config(text);
+  auto config = parse_task_file(version, text);
   if (!config) {
     std::cerr << config.error().message() << "\n";
     return exit_invalid;
@@ -37,6 +37,7 @@ int run_validate(const std::string& task_file) {
   return exit_ok;
 }
 
+template <class D>
 int run_render(const CLI::App& cmd, const std::string& task_file, const var_options& o, bool env, bool as_yaml) {
   using namespace taskstep;
   std::string text, err;
@@ -53,13 +54,13 @@ int run_render(const CLI::App& cmd, const std::string& task_file, const var_opti
     std::cerr << e.message << "\n";
     return exit_usage;
   }
-  auto parsed = yaml::parse_task_config(text);
+  auto parsed = yaml::parse_task_config<D>(text);
   if (!parsed) {
     std::cerr << parsed.error().message() << "\n";
     return exit_invalid;
   }
   auto source = config::static_source(std::move(*parsed)) | config::override_params(std::move(params)) |
-                config::interpolate(std::move(variables)) | config::validating();
+                config::interpolate<D>(std::move(variables)) | config::validating<D>();
   auto final_config = source.fetch();
   for (const auto& w : source.warnings()) std::cerr << "[WARNING] " << w << "\n";
   if (!final_config) {
@@ -69,20 +70,20 @@ int run_render(const CLI::App& cmd, const std::string& task_file, const var_opti
   if (env) {
     for (const auto& line : environment(final_config->params)) std::cout << line << "\n";
   } else if (as_yaml) {
-    auto text = config::to_yaml_text(*final_config);
+    auto text = config::to_yaml_text<D>(*final_config);
     if (!text) {
       std::cerr << text.error().message() << "\n";
       return exit_invalid;
     }
     std::cout << *text;
   } else {
-    std::cout << yaml::to_json(*final_config) << "\n";
+    std::cout << yaml::to_json<D>(*final_config) << "\n";
   }
   return exit_ok;
 }
 
 // The Concourse version whose behaviour the command follows unless told otherwise (`--concourse`).
-constexpr std::string_view default_concourse = "8.2";
+constexpr std::string_view default_concourse = taskstep::dialect::concourse_default::name;
 // The worker types this command was built with (execute_<worker>.cpp), as `--worker` names them.
 constexpr std::string_view compiled_workers = "local oci slurm";
 
@@ -102,8 +103,10 @@ int main(int argc, char** argv) {
   app.add_flag("-V,--version", show_version, "print the version, the default Concourse version and the workers");
 
   std::string validate_file;
-  auto* validate = app.add_subcommand("validate", "Check a task file as Concourse 6.7 would");
+  std::string validate_version(default_concourse), render_version(default_concourse);
+  auto* validate = app.add_subcommand("validate", "Check a task file as Concourse would (--concourse picks the version)");
   validate->add_option("TASK_FILE", validate_file, "task.yml to check")->required();
+  add_concourse_flag(*validate, validate_version);
 
   std::string render_file;
   bool render_env = false;
@@ -116,6 +119,7 @@ int main(int argc, char** argv) {
   render->add_flag("--yaml", render_yaml, "print the final config as YAML (same keys and order as the JSON)")
       ->excludes(render_env_flag);
   add_var_flags(*render, render_vars);
+  add_concourse_flag(*render, render_version);
 
   execute_args exec_args;
   auto* execute = app.add_subcommand("execute", "Run a task file on a worker (like fly execute, no server)");
@@ -144,8 +148,14 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return exit_usage;
   }
-  if (validate->parsed()) return run_validate(validate_file);
-  if (render->parsed()) return run_render(*render, render_file, render_vars, render_env, render_yaml);
+  if (validate->parsed()) return run_validate(validate_file, validate_version);
+  if (render->parsed()) {
+    int code = exit_usage;
+    taskstep::with_dialect(render_version, [&]<class D>(D) {
+      code = run_render<D>(*render, render_file, render_vars, render_env, render_yaml);
+    });
+    return code;
+  }
   if (execute->parsed()) return run_execute(*execute, exec_args);
   if (intercept->parsed()) return run_intercept_command();
   if (run->parsed()) return run_run(*run, run_flags);

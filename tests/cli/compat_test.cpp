@@ -6,6 +6,10 @@
 //
 // One Catch test case per corpus file ("compat: <category>", tag [compat]), registered at start-up
 // from the files found in TASKSTEP_TEST_DATA "/compat"; one section per recorded case.
+//
+// Dialects: the top-level files are Concourse 6.7's corpus, `compat/<version>/*.jsonl` (7.14, 8.2)
+// hold cases of that version ("compat: 8.2/<category>"). Each case runs with `--concourse <version>`
+// appended unless its args name a version themselves.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -23,13 +27,39 @@ namespace fs = std::filesystem;
 
 fs::path corpus_dir() { return fs::path(TASKSTEP_TEST_DATA) / "compat"; }
 
-std::vector<fs::path> corpus_files() {
+const std::vector<std::string> dialect_dirs{"7.14", "8.2"};
+
+std::vector<fs::path> jsonl_in(const fs::path& dir) {
   std::vector<fs::path> files;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(corpus_dir(), ec))
+  for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_regular_file() && e.path().extension() == ".jsonl") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+//! The 6.7 corpus (top level).
+std::vector<fs::path> corpus_files() { return jsonl_in(corpus_dir()); }
+
+//! Every corpus file of every dialect.
+std::vector<fs::path> all_corpus_files() {
+  auto files = corpus_files();
+  for (const auto& d : dialect_dirs)
+    for (auto& f : jsonl_in(corpus_dir() / d)) files.push_back(std::move(f));
+  return files;
+}
+
+//! The dialect a corpus file belongs to: its directory's name, or 6.7 at the top level.
+std::string dialect_of(const fs::path& file) {
+  const auto parent = file.parent_path().filename().string();
+  for (const auto& d : dialect_dirs)
+    if (parent == d) return d;
+  return "6.7";
+}
+
+std::string test_name_of(const fs::path& file) {
+  const auto d = dialect_of(file);
+  return "compat: " + (d == "6.7" ? std::string() : d + "/") + file.stem().string();
 }
 
 //! Catch reruns a test case once per section: parse each file once.
@@ -46,7 +76,7 @@ std::string show_args(const std::vector<std::string>& args) {
   return s;
 }
 
-void check_case(const compat::compat_case& c) {
+void check_case(const compat::compat_case& c, const std::string& dialect) {
   const fs::path work = test_dir();
   const fs::path cwd = work / "case";
   const fs::path io = work / "io";
@@ -55,8 +85,13 @@ void check_case(const compat::compat_case& c) {
   for (const auto& [name, content] : c.files) write_file(cwd / name, content);
   for (const auto& d : c.dirs) fs::create_directories(cwd / d);
 
-  const command_result r = compat::run_taskstep_in(cwd, io, c.args);
-  INFO("args: " << show_args(c.args));
+  std::vector<std::string> args = c.args;
+  if (std::find(args.begin(), args.end(), "--concourse") == args.end() && !args.empty()) {
+    args.push_back("--concourse");
+    args.push_back(dialect);
+  }
+  const command_result r = compat::run_taskstep_in(cwd, io, args);
+  INFO("args: " << show_args(args));
   CHECK(r.exit_code == c.exit_code);
   CHECK(r.out == c.out);
   CHECK(compat::strip_warning_lines(r.err) == c.err);
@@ -68,8 +103,9 @@ void check_case(const compat::compat_case& c) {
 void run_corpus_file(const fs::path& file) {
   const auto& cases = cases_of(file);
   REQUIRE_FALSE(cases.empty());
+  const std::string dialect = dialect_of(file);
   for (const auto& c : cases) {
-    DYNAMIC_SECTION(c.name) { check_case(c); }
+    DYNAMIC_SECTION(c.name) { check_case(c, dialect); }
   }
 }
 
@@ -83,8 +119,8 @@ struct corpus_file_test : Catch::ITestInvoker {
 [[maybe_unused]] const bool registered = [] {
   static std::deque<std::string> names;  // keep registration strings alive for the whole run
   static std::deque<Catch::AutoReg> regs;
-  for (const auto& f : corpus_files()) {
-    names.push_back("compat: " + f.stem().string());
+  for (const auto& f : all_corpus_files()) {
+    names.push_back(test_name_of(f));
     regs.emplace_back(new corpus_file_test(f), Catch::SourceLineInfo(__FILE__, __LINE__), Catch::StringRef(),
                       Catch::NameAndTags{names.back(), "[cli][compat]"});
   }

@@ -53,7 +53,7 @@ TEST_CASE("execute stages inputs copy-on-write, with mapping, and copies outputs
 
 TEST_CASE("execute reports fly's input errors and missing inputs as fly does (exit 1)", "[cli][execute]") {
   workspace w;
-  const auto task = w.task("platform: linux\ninputs: [{name: src}, {name: opt, optional: true}]\nrun: {path: true}\n");
+  const auto task = w.task("platform: linux\ninputs: [{name: src}, {name: opt, optional: true}]\nrun: {path: \"true\"}\n");
   auto r = run_taskstep({"execute", "-c", task});
   CHECK(r.exit_code == 1);
   CHECK(r.err == "missing required input `src`\n");
@@ -126,7 +126,7 @@ TEST_CASE("execute: --timeout stops the task, keeps outputs and fails the build"
 
 TEST_CASE("execute: an unknown worker type or bad flags exit 1, as fly's flag errors", "[cli][execute]") {
   workspace w;
-  const auto task = w.task("platform: linux\nrun: {path: true}\n");
+  const auto task = w.task("platform: linux\nrun: {path: \"true\"}\n");
   CHECK(run_taskstep({"execute", "-c", task, "--worker", "mainframe"}).exit_code == 1);
   CHECK(run_taskstep({"execute"}).exit_code == 1);
   CHECK(run_taskstep({"execute", "-c", task, "--timeout", "soon"}).exit_code == 1);
@@ -196,7 +196,7 @@ TEST_CASE("execute: a git working tree is staged as tracked plus untracked-but-n
 
 TEST_CASE("execute: tags the local worker lacks give no workers satisfying", "[cli][execute]") {
   workspace w;
-  auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: true}\n"), "--tag", "gpu"});
+  auto r = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: \"true\"}\n"), "--tag", "gpu"});
   CHECK(r.exit_code == 2);
   CHECK(r.err == "no workers satisfying: platform 'linux', tag 'gpu'\n");
 }
@@ -230,4 +230,23 @@ TEST_CASE("execute: --secrets-file values are credentials: interpolated and reda
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("abc123xyz") == std::string::npos);
   CHECK(r.out.find("key ((redacted))\n") != std::string::npos);
+}
+
+TEST_CASE("execute --concourse: 6.7 and 7.14 refuse a task without run.path, 8.2 names the missing executable",
+          "[cli][execute]") {
+  workspace w;
+  const auto t = w.task("platform: linux\n");
+  auto old = run_taskstep({"execute", "-c", t, "--concourse", "6.7"});
+  CHECK(old.exit_code == 2);
+  CHECK(old.err.find("missing path to executable to run") != std::string::npos);
+  auto r = run_taskstep({"execute", "-c", t});  // the default is 8.2
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("No executable defined for task. Specify an executable to run in either the task config "
+                   "(run.path) or as an ENTRYPOINT/CMD in the container image.") != std::string::npos);
+  // 8.2's decoding runs in execute too: an unknown top-level key is refused before anything runs
+  auto typo = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: \"true\"}\nouputs: []\n")});
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("unknown fields: [ouputs]") != std::string::npos);
+  CHECK(run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: \"true\"}\n"), "--concourse", "7.14"})
+            .exit_code == 0);
 }

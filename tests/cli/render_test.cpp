@@ -20,7 +20,7 @@ TEST_CASE("taskstep render prints the final config as Go's json.Marshal would", 
       "params: {B: yes, A: 1.0, C: [1, a], D: '<&>'}\n"
       "run: {path: sh, args: [-c, 1e3]}\n"
       "inputs: [{name: src, optional: no}]\n"
-      "caches: [{path: c}]\n")});
+      "caches: [{path: c}]\n"), "--concourse", "6.7"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
   CHECK(r.out ==

@@ -20,7 +20,7 @@ TEST_CASE("taskstep validate accepts a minimal task file silently", "[cli][valid
 }
 
 TEST_CASE("taskstep validate prints Concourse's validation block and exits 1", "[cli][validate]") {
-  auto r = run_taskstep({"validate", task("inputs: [{}, {name: a}]\noutputs: [{path: x}]\n")});
+  auto r = run_taskstep({"validate", task("inputs: [{}, {name: a}]\noutputs: [{path: x}]\n"), "--concourse", "6.7"});
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   CHECK(r.err ==
@@ -32,15 +32,32 @@ TEST_CASE("taskstep validate prints Concourse's validation block and exits 1", "
 }
 
 TEST_CASE("taskstep validate reports unknown fields, duplicate keys and type errors", "[cli][validate]") {
-  CHECK(run_taskstep({"validate", task("platform: linux\nrun: {path: x}\nintputs: []\n")}).err ==
+  CHECK(run_taskstep({"validate", task("platform: linux\nrun: {path: x}\nintputs: []\n"), "--concourse", "7.14"}).err ==
         "error unmarshaling JSON: while decoding JSON: json: unknown field \"intputs\"\n");
-  CHECK(run_taskstep({"validate", task("platform: linux\nplatform: x\nrun: {path: x}\n")}).err ==
+  CHECK(run_taskstep({"validate", task("platform: linux\nplatform: x\nrun: {path: x}\n"), "--concourse", "6.7"}).err ==
         "error converting YAML to JSON: yaml: unmarshal errors:\n  line 2: key \"platform\" already set in map\n");
   auto r = run_taskstep({"validate", task("platform: linux\nrun: {path: x, args: foo}\n")});
   CHECK(r.exit_code == 1);
   CHECK(r.err ==
         "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field "
         "TaskRunConfig.run.args of type []string\n");
+}
+
+TEST_CASE("taskstep validate follows Concourse 8.2 unless --concourse names another version", "[cli][validate]") {
+  const auto t = task("platform: linux\nplatform: x\nintputs: []\n");
+  auto r = run_taskstep({"validate", t});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "unknown fields: [intputs]\n");
+  CHECK(run_taskstep({"validate", t, "--concourse", "8.2"}).err == r.err);
+  CHECK(run_taskstep({"validate", t, "--concourse", "7.14"}).err ==
+        "error converting YAML to JSON: yaml: unmarshal errors:\n  line 2: key \"platform\" already set in map\n");
+  auto bad = run_taskstep({"validate", t, "--concourse", "7.0"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--concourse") != std::string::npos);
+  auto render = run_taskstep({"render", task("platform: linux\n")});
+  CHECK(render.exit_code == 0);
+  CHECK(render.out == "{\"platform\":\"linux\"}\n");
+  CHECK(run_taskstep({"render", task("platform: linux\n"), "--concourse", "7.14"}).exit_code == 1);
 }
 
 TEST_CASE("taskstep validate reports YAML syntax errors with go-yaml's line numbers", "[cli][validate]") {

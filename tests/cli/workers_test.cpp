@@ -78,7 +78,7 @@ TEST_CASE("execute --worker oci: rootfs_uri, exit status, timeout leaves no cont
   CHECK(r.err.find("timeout exceeded") != std::string::npos);
   CHECK(taskstep::test::runc_list(w.runc_root).empty());
 
-  const auto bad = w.task("bad.yml", "platform: linux\nrootfs_uri: docker:///busybox\nrun: {path: true}\n");
+  const auto bad = w.task("bad.yml", "platform: linux\nrootfs_uri: docker:///busybox\nrun: {path: \"true\"}\n");
   r = run_taskstep({"execute", "--worker", "oci", "--runc-root", w.runc_root.string(), "-c", bad});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("unsupported scheme 'docker'") != std::string::npos);

@@ -74,7 +74,7 @@ TEST_CASE("validation accepts everything else Concourse does not check", "[core]
   c.run.path = "../../bin/x";
   c.inputs = {task_input_config{"a", "/abs", false}, task_input_config{"a", "../up", true}};
   c.outputs = {task_output_config{"a", "/abs"}, task_output_config{"a", "."}};
-  c.caches = {task_cache_config{""}, task_cache_config{"/"}};
+  c.caches = {task_cache_config{"", ""}, task_cache_config{"/", ""}};
   c.run.dir = "/absolute";
   CHECK(validate(c));
   CHECK(validation_problems(c).empty());

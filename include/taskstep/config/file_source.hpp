@@ -17,7 +17,7 @@ namespace taskstep::config {
 //! `config path 'x.yml' does not specify where the file lives`,
 //! `unknown artifact source: 'a' in task config file path 'a/t.yml'`, `task config 'a/t.yml' not found`,
 //! `failed to create task config from bytes a/t.yml: \<decode or validation error>`.
-template <class Repository>
+template <class Repository, class D = dialect::concourse_6_7>
 class file_source {
   static_assert(artifact_reader<Repository>, TASKSTEP_ARTIFACT_READER_MESSAGE);
 
@@ -40,7 +40,7 @@ class file_source {
         return fail(errc::config_not_found, "task config '" + artifact + "/" + file + "' not found");
       return fail(bytes.error());
     }
-    auto config = yaml::parse_task_config(*bytes);
+    auto config = yaml::parse_task_config<D>(*bytes);
     if (!config) return fail(config.error().prefixed("failed to create task config from bytes " + path_ + ": "));
     return config;
   }

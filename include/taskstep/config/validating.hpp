@@ -11,8 +11,8 @@
 
 namespace taskstep::config {
 
-//! Decorator: fetch, then `validate`. Models `config_source`.
-template <class Inner>
+//! Decorator: fetch, then `validate` (Concourse dialect `D`). Models `config_source`.
+template <class Inner, class D = dialect::concourse_6_7>
 class validating_source {
   static_assert(config_source<Inner>, TASKSTEP_CONFIG_SOURCE_MESSAGE);
 
@@ -22,7 +22,7 @@ class validating_source {
   result<task_config> fetch() {
     auto config = inner_.fetch();
     if (!config) return config;
-    if (auto ok = validate(*config); !ok) return fail(ok.error());
+    if (auto ok = validate<D>(*config); !ok) return fail(ok.error());
     return config;
   }
   [[nodiscard]] std::vector<std::string> warnings() const { return inner_.warnings(); }
@@ -31,9 +31,10 @@ class validating_source {
   Inner inner_;
 };
 
-//! Pipe adaptor: `source | validating()`.
-inline auto validating() {
-  return []<class S>(S inner) { return validating_source<S>(std::move(inner)); };
+//! Pipe adaptor: `source | validating()` (or `validating<dialect::concourse_8_2>()`).
+template <class D = dialect::concourse_6_7>
+auto validating() {
+  return []<class S>(S inner) { return validating_source<S, D>(std::move(inner)); };
 }
 
 }  // namespace taskstep::config

@@ -84,10 +84,11 @@ inline result<void> emit(YAML::Emitter& out, const value& v) {
 
 //! `config` as a YAML document (ends with a newline), with the JSON output's keys and order. Errors
 //! are those of `to_json` (`json: unsupported value: NaN`) or yaml-cpp's, as values.
-[[nodiscard]] inline result<std::string> to_yaml_text(const task_config& config) noexcept {
+template <class D = dialect::concourse_6_7>
+[[nodiscard]] result<std::string> to_yaml_text(const task_config& config) noexcept {
   try {
     YAML::Emitter out;
-    if (auto r = detail::emit(out, yaml::encode_task_config(config)); !r) return fail(r.error());
+    if (auto r = detail::emit(out, yaml::encode_task_config<D>(config)); !r) return fail(r.error());
     if (!out.good()) return fail(errc::io, "yaml-cpp: " + out.GetLastError());
     return std::string(out.c_str()) + "\n";
   } catch (const std::exception& e) {

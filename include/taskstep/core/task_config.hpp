@@ -17,6 +17,7 @@
 
 #include <boost/hana/define_struct.hpp>
 
+#include "taskstep/core/dialect.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/value.hpp"
 
@@ -46,6 +47,12 @@ struct params_tag { static constexpr std::string_view go_name = "atc.Params"; };
 using resource_source = json_object<source_tag>;
 using resource_params = json_object<params_tag>;
 
+//! `image_resource.tags` (`atc.Tags`, 7.0): non-empty tags choose the workers that fetch the image.
+struct tag_list : std::vector<std::string> {
+  using vector::vector;
+  static constexpr std::string_view go_name = "atc.Tags";
+};
+
 //! `container_limits`: cpu shares and memory bytes; absent keys stay empty (the ATC default applies).
 struct container_limits {
   BOOST_HANA_DEFINE_STRUCT(container_limits,
@@ -56,14 +63,18 @@ struct container_limits {
 };
 
 //! `image_resource`: the resource Concourse fetches to get the task's image.
+//! Members in 7.0's Go order; a dialect lists which exist and their order (6.7: type, source, params,
+//! version). For a task `name` is always empty (rendered `"name":""`).
 struct image_resource {
   BOOST_HANA_DEFINE_STRUCT(image_resource,
+    (std::string, name),
     (std::string, type),
     (resource_source, source),
+    (version_map, version),
     (resource_params, params),
-    (version_map, version));
+    (tag_list, tags));
   static constexpr std::string_view go_name = "ImageResource";
-  static constexpr std::array<std::string_view, 2> always_emitted{"type", "source"};
+  static constexpr std::array<std::string_view, 3> always_emitted{"name", "type", "source"};
 };
 
 //! `run`: the process to start.
@@ -96,10 +107,11 @@ struct task_output_config {
   static constexpr std::array<std::string_view, 1> always_emitted{"name"};
 };
 
-//! One entry of `caches`.
+//! One entry of `caches`; `ttl` (8.2) is a Go duration of at least 1s, empty for none.
 struct task_cache_config {
   BOOST_HANA_DEFINE_STRUCT(task_cache_config,
-    (std::string, path));
+    (std::string, path),
+    (std::string, ttl));
   static constexpr std::string_view go_name = "TaskCacheConfig";
   static constexpr std::array<std::string_view, 0> always_emitted{};
 };
@@ -120,41 +132,14 @@ struct task_config {
   static constexpr std::array<std::string_view, 0> always_emitted{};
 };
 
-//! Parses a memory limit string as Concourse does: upper-cased, then `^([0-9]+)([G|M|K|g|m|k]?[b|B])?$`
-//! (the `|` inside the classes is literal); KB/MB/GB multiply by 2^10/2^20/2^30 (wrapping), any other
-//! matched suffix by 1.
-inline result<std::uint64_t> parse_memory_limit(std::string_view text) {
-  std::string s;
-  for (char c : text) s += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  std::size_t i = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-  const std::string digits = s.substr(0, i);
-  const std::string unit = s.substr(i);
-  auto unit_ok = [&] {
-    if (unit.empty()) return true;
-    auto last_ok = [](char c) { return c == 'B' || c == '|'; };
-    auto first_ok = [](char c) { return c == 'G' || c == 'M' || c == 'K' || c == '|'; };
-    if (unit.size() == 1) return last_ok(unit[0]);
-    return unit.size() == 2 && first_ok(unit[0]) && last_ok(unit[1]);
-  };
-  if (digits.empty() || !unit_ok()) return fail(errc::decode, "could not parse container memory limit");
-  std::uint64_t n = 0;
-  for (char c : digits) {
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (n > (std::numeric_limits<std::uint64_t>::max() - d) / 10)
-      return fail(errc::decode, "strconv.ParseUint: parsing \"" + digits + "\": value out of range");
-    n = n * 10 + d;
-  }
-  const unsigned shift = unit == "KB" ? 10 : unit == "MB" ? 20 : unit == "GB" ? 30 : 0;
-  return n << shift;
-}
-
 //! The problems `atc.TaskConfig.Validate` reports, in its order and words (6.7: the first two lines
-//! lost their indent, the input/output lines kept two spaces).
-inline std::vector<std::string> validation_problems(const task_config& c) {
+//! lost their indent, the input/output lines kept two spaces). `D` is the Concourse dialect.
+template <class D = dialect::concourse_6_7>
+std::vector<std::string> validation_problems(const task_config& c) {
   std::vector<std::string> lines;
   if (c.platform.empty()) lines.emplace_back("missing 'platform'");
-  if (c.run.path.empty()) lines.emplace_back("missing path to executable to run");
+  if constexpr (D::run_path_required)
+    if (c.run.path.empty()) lines.emplace_back("missing path to executable to run");
   for (std::size_t i = 0; i < c.inputs.size(); ++i)
     if (c.inputs[i].name.empty())
       lines.push_back("  input in position " + std::to_string(i) + " is missing a name");
@@ -165,8 +150,9 @@ inline std::vector<std::string> validation_problems(const task_config& c) {
 }
 
 //! Validates a config: `invalid task configuration:\n<line>\n<line>...` or nothing.
-inline result<void> validate(const task_config& c) {
-  auto lines = validation_problems(c);
+template <class D = dialect::concourse_6_7>
+result<void> validate(const task_config& c) {
+  auto lines = validation_problems<D>(c);
   if (lines.empty()) return {};
   std::string msg = "invalid task configuration:";
   for (const auto& l : lines) msg += "\n" + l;

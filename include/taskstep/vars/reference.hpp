@@ -12,8 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "taskstep/core/detail/go_format.hpp"
+#include "taskstep/core/dialect.hpp"
 #include "taskstep/core/detail/unicode_letters.hpp"
 #include "taskstep/core/json.hpp"
+#include "taskstep/core/result.hpp"
 
 namespace taskstep::vars {
 
@@ -135,6 +138,106 @@ inline var_reference parse_reference(std::string_view name) {
     ref.fields.assign(pieces.begin() + 1, pieces.end());
   }
   return ref;
+}
+
+using taskstep::reference_syntax;  // core/dialect.hpp
+
+namespace detail {
+
+// findUnquoted: the byte index of the first `r` outside `"…"`.
+inline std::size_t find_unquoted(std::string_view s, char r) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == r && !quoted) return i;
+    if (s[i] == '"') quoted = !quoted;
+  }
+  return std::string_view::npos;
+}
+
+inline std::string trim_unquote(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  std::string out;
+  for (char c : s)
+    if (c != '"') out += c;
+  return out;
+}
+
+// 8.2.5 cleanPath of a relative segment: path.Clean("/" + p) without the leading slash.
+inline std::string clean_segment(std::string_view p) {
+  const bool abs = !p.empty() && p[0] == '/';
+  std::vector<std::string_view> parts;
+  std::size_t i = 0;
+  while (i <= p.size()) {
+    std::size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    const std::string_view part = p.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out = abs ? "/" : "";
+  for (std::size_t k = 0; k < parts.size(); ++k) out += (k ? "/" : "") + std::string(parts[k]);
+  return out;
+}
+
+}  // namespace detail
+
+//! `vars.ParseReference` of 7.x and 8.2.5: `invalid var 'x': empty field` (also a segment that is only
+//! traversal, 8.2.5), `source must not be quoted` (7.x), `contains unclosed quotes` (8.2.5).
+inline result<var_reference> parse_reference(std::string_view name, reference_syntax syntax) {
+  if (syntax == reference_syntax::concourse_6_7) return parse_reference(name);
+  const bool v825 = syntax == reference_syntax::concourse_8_2_5;
+  const std::string quoted_name = std::string(name);
+  var_reference ref;
+  ref.name = quoted_name;
+  std::string_view input = name;
+  if (v825) {
+    std::size_t quotes = 0;
+    for (char c : input) quotes += c == '"';
+    if (quotes % 2 != 0) return fail(errc::var_lookup, "invalid var '" + quoted_name + "': contains unclosed quotes");
+  }
+  if (const auto colon = detail::find_unquoted(input, ':'); colon != std::string_view::npos) {
+    const std::string_view source = input.substr(0, colon);
+    if (v825) {
+      ref.source = detail::trim_unquote(source);
+    } else {
+      if (source.find('"') != std::string_view::npos)
+        return fail(errc::var_lookup, "invalid var '" + quoted_name + "': source must not be quoted");
+      ref.source = std::string(source);
+    }
+    input = input.substr(colon + 1);
+  }
+  std::vector<std::string> fields;
+  bool more = true;
+  while (more) {
+    const auto dot = detail::find_unquoted(input, '.');
+    more = dot != std::string_view::npos;
+    std::string field = detail::trim_unquote(more ? input.substr(0, dot) : input);
+    if (v825) field = detail::clean_segment(field);
+    if (field.empty()) return fail(errc::var_lookup, "invalid var '" + quoted_name + "': empty field");
+    fields.push_back(std::move(field));
+    if (more) input = input.substr(dot + 1);
+  }
+  ref.path = fields[0];
+  ref.fields.assign(fields.begin() + 1, fields.end());
+  return ref;
+}
+
+//! `Reference.String()` (7.x): `source:path.field`, a segment holding any of `,.:/ ` Go-quoted. Names a
+//! reference in `undefined vars` and field errors from 7.0.
+inline std::string reference_string(const var_reference& ref) {
+  auto seg = [](const std::string& s) {
+    return s.find_first_of(",.:/ ") != std::string::npos ? taskstep::detail::go_quote(s) : s;
+  };
+  std::string out = ref.source.empty() ? std::string() : ref.source + ":";
+  out += seg(ref.path);
+  for (const auto& f : ref.fields) out += "." + seg(f);
+  return out;
 }
 
 //! `source:path` or `path`: how Concourse names a reference in "unused vars" reports.

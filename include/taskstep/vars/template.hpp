@@ -38,6 +38,10 @@ struct evaluate_options {
   bool expect_all_used = false;        //!< unused variables are an error
   bool allow_empty_old_style = true;   //!< missing `{{x}}` become `null` instead of an error
   interpolation_limits limits{};       //!< output and work bounds
+  bool old_style = true;               //!< resolve `{{x}}` at all (a dialect's `old_style_vars`; gone in 8.0)
+  reference_syntax syntax = reference_syntax::concourse_6_7;  //!< how names split (a dialect's `reference_syntax`)
+  //! 7.1: static vars answer only references without a source (a dialect's `sourced_refs_skip_static`).
+  bool sourced_refs_unanswered = false;
 };
 
 //! go-multierror's text for a list of errors.
@@ -95,7 +99,9 @@ inline int tree_depth(const value& v) {
 template <variable_source V>
 class evaluator {
  public:
-  explicit evaluator(const V& vars, interpolation_limits limits = {}) : vars_(vars), limits_(limits) {}
+  explicit evaluator(const V& vars, interpolation_limits limits = {},
+                     reference_syntax syntax = reference_syntax::concourse_6_7, bool sourced_refs_unanswered = false)
+      : vars_(vars), limits_(limits), syntax_(syntax), sourced_refs_unanswered_(sourced_refs_unanswered) {}
 
   result<value> run(value node) {
     auto out = walk(std::move(node), 0);
@@ -218,6 +224,7 @@ class evaluator {
 
   // varsTracker.Get: look the path up, then walk the fields.
   lookup_result get(const std::string& name) {
+    if (syntax_ != reference_syntax::concourse_6_7) return get_v7(name);
     const var_reference ref = parse_reference(name);
     visited_.insert(identifier(ref));
     auto r = vars_.get(ref);
@@ -238,8 +245,37 @@ class evaluator {
     return std::optional<value>(std::move(v));
   }
 
+  // 7.x tracker.Get: ParseReference (its errors end the evaluation), missing names and field errors
+  // named by Reference.String(), fields walked by the static source (same messages).
+  lookup_result get_v7(const std::string& name) {
+    auto parsed = parse_reference(name, syntax_);
+    if (!parsed) return fail(parsed.error());
+    const var_reference& ref = *parsed;
+    const std::string shown = reference_string(ref);
+    visited_.insert(identifier(ref));
+    lookup_result r = std::optional<value>();
+    if (!(sourced_refs_unanswered_ && !ref.source.empty())) r = vars_.get(ref);
+    if (!r || !r->has_value()) {
+      missing_.insert(shown);
+      return r;
+    }
+    value v = std::move(**r);
+    for (const auto& seg : ref.fields) {
+      if (!v.is_mapping())
+        return fail(errc::var_lookup, "cannot access field '" + seg + "' of non-map value ('" +
+                                          std::string(go_type_name(v)) + "') from var: " + shown);
+      const value* next = v.find(value(seg));
+      if (next == nullptr) return fail(errc::var_lookup, "missing field '" + seg + "' in var: " + shown);
+      value tmp = *next;
+      v = std::move(tmp);
+    }
+    return std::optional<value>(std::move(v));
+  }
+
   const V& vars_;
   interpolation_limits limits_;
+  reference_syntax syntax_;
+  bool sourced_refs_unanswered_;
   std::set<std::string> missing_;
   std::size_t produced_ = 0;
   std::size_t work_ = 0;
@@ -361,7 +397,7 @@ inline value resolve_old_style(value v, const std::vector<const static_vars*>& s
 template <class V>
 result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
   static_assert(variable_source<V>, TASKSTEP_VARIABLE_SOURCE_MESSAGE);
-  if (detail::has_old_style(tree)) {
+  if (opts.old_style && detail::has_old_style(tree)) {
     std::vector<const static_vars*> statics;
     detail::collect_statics(vars, statics);
     std::vector<std::string> errors;
@@ -370,7 +406,7 @@ result<value> evaluate(value tree, const V& vars, evaluate_options opts = {}) {
                                      opts.limits.max_bytes);
     if (!errors.empty()) return fail(errc::undefined_vars, multi_error_text(errors));
   }
-  detail::evaluator<V> ev(vars, opts.limits);
+  detail::evaluator<V> ev(vars, opts.limits, opts.syntax, opts.sourced_refs_unanswered);
   auto out = ev.run(std::move(tree));
   if (!out) return out;
   std::optional<std::string> unused;

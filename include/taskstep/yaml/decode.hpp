@@ -10,10 +10,15 @@
 //!      visited in sorted order and the first type/unknown-field error is reported, errors from custom
 //!      decoders (params, container_limits) stop decoding at once.
 //! Encoding is `json.Marshal(config)`: Go field order, omitempty where the Go struct has it.
+//!
+//! Every function takes the Concourse dialect `D` (core/dialect.hpp) as its first template
+//! parameter, defaulting to 6.7: which fields exist, strictness, coercion, container limits, cache ttl.
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,6 +32,8 @@
 #include <boost/hana/second.hpp>
 #include <boost/hana/concept/struct.hpp>
 
+#include "taskstep/core/dialect.hpp"
+#include "taskstep/core/duration.hpp"
 #include "taskstep/core/json.hpp"
 #include "taskstep/core/result.hpp"
 #include "taskstep/core/task_config.hpp"
@@ -43,6 +50,7 @@ template <class T> struct is_optional : std::false_type {};
 template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 template <class T> struct is_vector : std::false_type {};
 template <class T> struct is_vector<std::vector<T>> : std::true_type {};
+template <> struct is_vector<tag_list> : std::true_type {};
 template <class T> struct is_json_object : std::false_type {};
 template <class Tag> struct is_json_object<json_object<Tag>> : std::true_type {};
 
@@ -52,7 +60,8 @@ concept reflected = hana::Struct<T>::value;
 // Go's reflect.Type.String() of the field type, for `... of type X`.
 template <class T>
 std::string go_type() {
-  if constexpr (std::is_same_v<T, std::string>) return "string";
+  if constexpr (std::is_same_v<T, tag_list>) return std::string(T::go_name);
+  else if constexpr (std::is_same_v<T, std::string>) return "string";
   else if constexpr (std::is_same_v<T, bool>) return "bool";
   else if constexpr (std::is_same_v<T, std::uint64_t>) return "uint64";
   else if constexpr (is_optional<T>::value) return go_type<typename T::value_type>();
@@ -66,6 +75,26 @@ constexpr bool always_emitted(std::string_view field) {
   for (auto name : T::always_emitted)
     if (name == field) return true;
   return false;
+}
+
+inline constexpr bool listed(std::span<const std::string_view> names, std::string_view name) {
+  for (auto n : names)
+    if (n == name) return true;
+  return false;
+}
+
+// The fields of T that dialect D has, in its Go order; empty = every member, in declaration order.
+template <class D, class T>
+constexpr std::span<const std::string_view> field_list() {
+  if constexpr (std::is_same_v<T, image_resource>) return D::image_resource_fields;
+  else if constexpr (std::is_same_v<T, task_cache_config>) return D::cache_fields;
+  else return {};
+}
+
+template <class D, class T>
+constexpr bool has_field(std::string_view name) {
+  constexpr auto list = field_list<D, T>();
+  return list.empty() || listed(list, name);
 }
 
 // encoding/json's field-name folding: ASCII case-insensitive, and the long s (U+017F) and the Kelvin
@@ -91,16 +120,17 @@ inline bool go_equal_fold(std::string_view field, std::string_view key) {
 
 // Calls f(name, member) for the field of `obj` that JSON key `key` selects (exact name first, then
 // the first case-insensitive match); returns false if there is none.
-template <reflected T, class F>
+template <class D, reflected T, class F>
 bool with_field(T& obj, std::string_view key, F&& f) {
   bool exact = false;
   hana::for_each(hana::accessors<T>(), [&](auto pair) {
-    if (hana::to<char const*>(hana::first(pair)) == key) exact = true;
+    std::string_view name = hana::to<char const*>(hana::first(pair));
+    if (has_field<D, T>(name) && name == key) exact = true;
   });
   bool done = false;
   hana::for_each(hana::accessors<T>(), [&](auto pair) {
     std::string_view name = hana::to<char const*>(hana::first(pair));
-    if (done) return;
+    if (done || !has_field<D, T>(name)) return;
     if (exact ? name == key : go_equal_fold(name, key)) {
       done = true;
       f(name, hana::second(pair)(obj));
@@ -113,7 +143,7 @@ bool with_field(T& obj, std::string_view key, F&& f) {
 
 inline result<void> stringify_keys(value& v);
 
-template <class T>
+template <class D, class T>
 result<void> convert(value& v);
 
 inline result<void> convert_untyped(value& v) { return stringify_keys(v); }
@@ -135,10 +165,10 @@ inline result<void> stringify_keys(value& v) {
   return {};
 }
 
-template <class T>
+template <class D, class T>
 result<void> convert(value& v) {
   if constexpr (is_optional<T>::value) {
-    return convert<typename T::value_type>(v);
+    return convert<D, typename T::value_type>(v);
   } else if constexpr (std::is_same_v<T, container_limits> || std::is_same_v<T, task_env> ||
                        is_json_object<T>::value || std::is_same_v<T, bool>) {
     // Custom unmarshalers and non-string leaves get no coercion; only keys are stringified.
@@ -155,7 +185,7 @@ result<void> convert(value& v) {
   } else if constexpr (is_vector<T>::value) {
     if (!v.is_sequence()) return convert_untyped(v);
     for (auto& e : v.as_sequence())
-      if (auto r = convert<typename T::value_type>(e); !r) return r;
+      if (auto r = convert<D, typename T::value_type>(e); !r) return r;
     return {};
   } else if constexpr (std::is_same_v<T, version_map>) {
     if (!v.is_mapping()) return convert_untyped(v);
@@ -163,7 +193,7 @@ result<void> convert(value& v) {
       auto k = convert_key(e);
       if (!k) return fail(k.error());
       e.key = value(std::move(*k));
-      if (auto r = convert<std::string>(e.val); !r) return r;
+      if (auto r = convert<D, std::string>(e.val); !r) return r;
     }
     return {};
   } else {
@@ -175,8 +205,8 @@ result<void> convert(value& v) {
       if (!k) return fail(k.error());
       e.key = value(*k);
       result<void> r{};
-      const bool known = with_field(probe, *k, [&](std::string_view, auto& member) {
-        r = convert<std::remove_cvref_t<decltype(member)>>(e.val);
+      const bool known = with_field<D>(probe, *k, [&](std::string_view, auto& member) {
+        r = convert<D, std::remove_cvref_t<decltype(member)>>(e.val);
       });
       if (!known) r = convert_untyped(e.val);
       if (!r) return r;
@@ -203,6 +233,8 @@ struct decode_state {
   std::optional<std::string> fatal;  // an error returned by a custom unmarshaler: stops decoding
   std::vector<std::string_view> fields;
   std::string_view struct_name;
+  std::optional<std::string_view> pinned_struct;  // a nested decode whose errors name the outer struct
+  std::vector<std::string> unknown_top;           // 8.1: top-level keys no field has (exact spelling)
 
   [[nodiscard]] std::string type_error(std::string_view kind, const std::string& type) const {
     if (struct_name.empty() && fields.empty())
@@ -261,22 +293,23 @@ inline value to_go_interface(const value& v) {
   }
 }
 
-// atc.ParseContainerLimits over the generic JSON value.
-inline result<container_limits> parse_container_limits(const value& v) {
+// atc.ParseContainerLimits over the generic JSON value (6.7: one unmarshaler for the whole map).
+template <class D>
+result<container_limits> parse_container_limits(const value& v) {
   container_limits c;
   if (!v.is_mapping()) return c;
   const value go = to_go_interface(v);
   if (const value* cpu = go.find(value("cpu"))) {
     if (cpu->type() != value::kind::floating) return fail(errc::decode, "cpu limit must be an integer");
-    c.cpu = taskstep::detail::go_float_to_uint_via_int(std::get<double>(cpu->data));
+    c.cpu = D::limit_from_float(std::get<double>(cpu->data));
   }
   if (const value* mem = go.find(value("memory"))) {
     if (mem->is_string()) {
-      auto bytes = parse_memory_limit(mem->as_string());
+      auto bytes = D::memory_limit(mem->as_string());
       if (!bytes) return fail(bytes.error());
       c.memory = *bytes;
     } else if (mem->type() == value::kind::floating) {
-      c.memory = taskstep::detail::go_float_to_uint_via_int(std::get<double>(mem->data));
+      c.memory = D::limit_from_float(std::get<double>(mem->data));
     } else {
       c.memory = 0;  // null, bools, lists, maps: present but zero
     }
@@ -292,43 +325,146 @@ inline std::string coerced_string(const value& v) {
   return json ? *json : std::string();
 }
 
-template <class T>
+template <class D, class T>
 void decode(const value& v, T& out, decode_state& st);
 
-template <reflected T>
+// The Go struct name type errors about T's fields carry.
+template <class D, class T>
+constexpr std::string_view struct_name_of() {
+  if constexpr (std::is_same_v<T, task_config>) return D::top_struct_name;
+  else return T::go_name;
+}
+
+template <class D, reflected T>
 void decode_struct(const value& v, T& out, decode_state& st) {
   const auto outer = st.struct_name;
   for (const map_entry* e : sorted_entries(v)) {
     const std::string& key = e->key.as_string();
-    const bool known = with_field(out, key, [&](std::string_view name, auto& member) {
+    const bool known = with_field<D>(out, key, [&](std::string_view name, auto& member) {
       st.fields.push_back(name);
-      st.struct_name = T::go_name;
-      decode(e->val, member, st);
+      st.struct_name = st.pinned_struct ? *st.pinned_struct : struct_name_of<D, T>();
+      decode<D>(e->val, member, st);
       st.fields.pop_back();
       st.struct_name = outer;
     });
-    if (!known) st.save("json: unknown field " + taskstep::detail::go_quote(key));
+    if constexpr (D::unknown_field_errors) {
+      if (!known) st.save("json: unknown field " + taskstep::detail::go_quote(key));
+    }
+    if constexpr (D::unknown_top_level_list && std::is_same_v<T, task_config>) {
+      // deleteKnownFields: only the exact json names count as known (`Platform` decodes and is unknown).
+      bool exact = false;
+      hana::for_each(hana::accessors<T>(), [&](auto pair) {
+        if (hana::to<char const*>(hana::first(pair)) == key) exact = true;
+      });
+      if (!exact) st.unknown_top.push_back(key);
+    }
     if (st.fatal) return;
   }
 }
 
-template <class T>
+// 7.x container limits: a struct of two custom leaves (CPULimit, MemoryLimit) behind pointers.
+template <class D>
+void decode_limits_per_field(const value& v, std::optional<container_limits>& out, decode_state& st) {
+  if (!v.is_mapping()) {
+    st.mismatch<container_limits>(v);
+    return;
+  }
+  if (!out) out.emplace();
+  for (const map_entry* e : sorted_entries(v)) {
+    const std::string& key = e->key.as_string();
+    const bool known = with_field<D>(*out, key, [&](std::string_view name, std::optional<std::uint64_t>& member) {
+      const value& x = e->val;
+      if (x.is_null()) {
+        member.reset();  // a null pointer: the limit is omitted
+        return;
+      }
+      const bool number = x.type() == value::kind::integer || x.type() == value::kind::unsigned_integer ||
+                          x.type() == value::kind::floating;
+      const double f = !number ? 0.0
+                       : x.type() == value::kind::integer
+                           ? static_cast<double>(std::get<std::int64_t>(x.data))
+                           : x.type() == value::kind::unsigned_integer
+                                 ? static_cast<double>(std::get<std::uint64_t>(x.data))
+                                 : std::get<double>(x.data);
+      if (name == "cpu") {
+        if (!number) {
+          st.fatal = "cpu limit must be an integer";
+          return;
+        }
+        member = D::limit_from_float(f);
+      } else if (number) {
+        member = D::limit_from_float(f);
+      } else if (x.is_string()) {
+        auto bytes = D::memory_limit(x.as_string());
+        if (!bytes) st.fatal = bytes.error().message();
+        else member = *bytes;
+      } else {
+        member = 0;  // bools, lists, maps: the unmarshaler ignores them, the pointer stays set
+      }
+    });
+    if constexpr (D::unknown_field_errors) {
+      if (!known) st.save("json: unknown field " + taskstep::detail::go_quote(key));
+    }
+    if (st.fatal) return;
+  }
+}
+
+// 8.2 TaskCacheConfig.UnmarshalJSON: a fresh json.Unmarshal into a local alias type (its errors end
+// the outer decode, re-labelled with the outer struct and field path), then the ttl check.
+template <class D>
+void decode_cache_with_ttl(const value& v, task_cache_config& out, decode_state& st) {
+  if (v.is_null()) return;
+  decode_state inner;
+  inner.pinned_struct = st.struct_name;
+  inner.struct_name = st.struct_name;
+  inner.fields = st.fields;
+  task_cache_config a;
+  if (v.is_mapping()) {
+    decode_struct<D>(v, a, inner);
+  } else {
+    inner.save(inner.type_error(json_kind(v), "atc.alias"));
+  }
+  if (inner.fatal || inner.saved) {
+    st.fatal = inner.fatal ? *inner.fatal : *inner.saved;
+    return;
+  }
+  if (!a.ttl.empty()) {
+    auto d = parse_duration(a.ttl);
+    if (!d) {
+      st.fatal = "invalid cache ttl '" + a.ttl + "': " + d.error().message();
+      return;
+    }
+    if (*d < std::chrono::seconds(1)) {
+      st.fatal = "cache ttl must be at least 1s, got '" + a.ttl + "'";
+      return;
+    }
+  }
+  out = std::move(a);
+}
+
+template <class D, class T>
 void decode(const value& v, T& out, decode_state& st) {
   if constexpr (std::is_same_v<T, std::optional<container_limits>>) {
     if (v.is_null()) {
       out.reset();
       return;
     }
-    auto limits = parse_container_limits(v);
-    if (!limits) st.fatal = limits.error().message();
-    else out = *limits;
+    if constexpr (D::limits == dialect::limits_decoding::per_field) {
+      decode_limits_per_field<D>(v, out, st);
+    } else {
+      auto limits = parse_container_limits<D>(v);
+      if (!limits) st.fatal = limits.error().message();
+      else out = *limits;
+    }
+  } else if constexpr (std::is_same_v<T, task_cache_config> && D::cache_ttl) {
+    decode_cache_with_ttl<D>(v, out, st);
   } else if constexpr (is_optional<T>::value) {
     if (v.is_null()) {
       out.reset();
       return;
     }
     if (!out) out.emplace();
-    decode(v, *out, st);
+    decode<D>(v, *out, st);
   } else if constexpr (std::is_same_v<T, task_env>) {
     // TaskEnv.UnmarshalJSON: json.Unmarshal into map[string]CoercedString; its type error gets the
     // outer field context and ends decoding.
@@ -355,7 +491,7 @@ void decode(const value& v, T& out, decode_state& st) {
       // encoding/json decodes into the existing elements (a case-folded duplicate key merges).
       out.resize(v.as_sequence().size());
       for (std::size_t i = 0; i < out.size(); ++i) {
-        decode(v.as_sequence()[i], out[i], st);
+        decode<D>(v.as_sequence()[i], out[i], st);
         if (st.fatal) return;
       }
     } else {
@@ -367,7 +503,7 @@ void decode(const value& v, T& out, decode_state& st) {
     } else if (v.is_mapping()) {
       for (const map_entry* e : sorted_entries(v)) {
         std::string s;
-        decode(e->val, s, st);
+        decode<D>(e->val, s, st);
         out[e->key.as_string()] = std::move(s);
       }
     } else {
@@ -389,7 +525,7 @@ void decode(const value& v, T& out, decode_state& st) {
     }
   } else {
     static_assert(reflected<T>, "taskstep: every task config field type needs a decoding rule");
-    if (v.is_mapping()) decode_struct(v, out, st);
+    if (v.is_mapping()) decode_struct<D>(v, out, st);
     else if (!v.is_null()) st.mismatch<T>(v);
   }
 }
@@ -405,16 +541,28 @@ bool is_empty_value(const T& v) {
   else return v.empty();
 }
 
+// encoding/json's omitzero (8.0 `run`): every member at its zero value.
 template <class T>
+bool is_zero_struct(const T& v) {
+  bool zero = true;
+  hana::for_each(hana::accessors<T>(), [&](auto pair) {
+    const auto& member = hana::second(pair)(v);
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(member)>, bool>) zero = zero && !member;
+    else zero = zero && member.empty();
+  });
+  return zero;
+}
+
+template <class D, class T>
 value encode(const T& v) {
   if constexpr (is_optional<T>::value) {
-    return v ? encode(*v) : value();
+    return v ? encode<D>(*v) : value();
   } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
                        std::is_same_v<T, std::uint64_t>) {
     return value(v);
   } else if constexpr (is_vector<T>::value) {
     sequence s;
-    for (const auto& e : v) s.push_back(encode(e));
+    for (const auto& e : v) s.push_back(encode<D>(e));
     return value(std::move(s));
   } else if constexpr (std::is_same_v<T, version_map> || std::is_same_v<T, task_env>) {
     mapping m;
@@ -428,9 +576,21 @@ value encode(const T& v) {
     hana::for_each(hana::accessors<T>(), [&](auto pair) {
       std::string_view name = hana::to<char const*>(hana::first(pair));
       const auto& member = hana::second(pair)(v);
+      if (!has_field<D, T>(name)) return;
+      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(member)>, task_run_config>) {
+        if (D::run_omit_zero && is_zero_struct(member)) return;
+      }
       if (!always_emitted<T>(name) && is_empty_value(member)) return;
-      m.push_back(map_entry{value(name), encode(member)});
+      m.push_back(map_entry{value(name), encode<D>(member)});
     });
+    constexpr auto order = field_list<D, T>();
+    if constexpr (!order.empty()) {  // the dialect's Go field order
+      mapping sorted;
+      for (auto name : order)
+        for (auto& e : m)
+          if (e.key.as_string() == name) sorted.push_back(std::move(e));
+      m = std::move(sorted);
+    }
     return value(std::move(m), value::map_kind::record);
   }
 }
@@ -562,8 +722,9 @@ inline void yaml_marshal_roundtrip(value& v) {
 //! read back by go-yaml. Strings with characters go-yaml refuses fail as Concourse fails
 //! (`failed to marshal task config: error converting JSON to YAML: yaml: control characters are not
 //! allowed`), a raw U+0085 folds to a space, integral floats come back as integers.
-inline result<value> to_interpolation_tree(const task_config& c) {
-  value tree = detail::as_yaml_tree(detail::encode(c));
+template <class D = dialect::concourse_6_7>
+result<value> to_interpolation_tree(const task_config& c) {
+  value tree = detail::as_yaml_tree(detail::encode<D>(c));
   if (auto r = detail::json_to_yaml_roundtrip(tree); !r)
     return fail(r.error().prefixed("failed to marshal task config: error converting JSON to YAML: "));
   return tree;
@@ -577,41 +738,67 @@ inline value after_interpolation(value tree) {
 }
 
 //! Decodes a go-yaml tree into a task config (no validation), with Concourse's error texts:
-//! `error converting YAML to JSON: ...` or `error unmarshaling JSON: while decoding JSON: ...`.
-inline result<task_config> decode_task_config(value tree) {
-  if (auto r = detail::convert<task_config>(tree); !r)
-    return fail(r.error().prefixed("error converting YAML to JSON: "));
+//! `error converting YAML to JSON: ...` or `error unmarshaling JSON: while decoding JSON: ...`;
+//! from 8.1 also `unknown fields: [a b]` for unknown top-level keys.
+template <class D = dialect::concourse_6_7>
+result<task_config> decode_task_config(value tree) {
+  static_assert(dialect_policy<D>, TASKSTEP_DIALECT_MESSAGE);
+  if constexpr (D::coerce_scalars) {
+    if (auto r = detail::convert<D, task_config>(tree); !r)
+      return fail(r.error().prefixed("error converting YAML to JSON: "));
+  } else {
+    if (auto r = detail::stringify_keys(tree); !r) return fail(r.error().prefixed("error converting YAML to JSON: "));
+  }
   if (auto json = to_json(tree); !json)
     return fail(json.error().prefixed("error converting YAML to JSON: "));
   detail::sanitize_utf8(tree);
+  constexpr std::string_view prefix = "error unmarshaling JSON: while decoding JSON: ";
+  if constexpr (D::unknown_top_level_list) {
+    // TaskConfig.UnmarshalJSON first reads the document as map[string]*json.RawMessage.
+    if (!tree.is_mapping() && !tree.is_null())
+      return fail(errc::decode, std::string(prefix) + "json: cannot unmarshal " +
+                                    std::string(detail::json_kind(tree)) +
+                                    " into Go value of type map[string]*json.RawMessage");
+  }
   task_config config;
   detail::decode_state st;
-  detail::decode(tree, config, st);
-  if (st.fatal) return fail(errc::decode, "error unmarshaling JSON: while decoding JSON: " + *st.fatal);
-  if (st.saved) return fail(errc::decode, "error unmarshaling JSON: while decoding JSON: " + *st.saved);
+  detail::decode<D>(tree, config, st);
+  if (st.fatal) return fail(errc::decode, std::string(prefix) + *st.fatal);
+  if (st.saved) return fail(errc::decode, std::string(prefix) + *st.saved);
+  if (!st.unknown_top.empty()) {
+    // Go lists them in map order (random); sorted here, so one run equals another.
+    std::sort(st.unknown_top.begin(), st.unknown_top.end());
+    std::string msg = "unknown fields: [";
+    for (std::size_t i = 0; i < st.unknown_top.size(); ++i) msg += (i ? " " : "") + st.unknown_top[i];
+    return fail(errc::decode, msg + "]");
+  }
   return config;
 }
 
-//! `atc.NewTaskConfig(bytes)`: strict YAML decode, then validation.
-inline result<task_config> parse_task_config(std::string_view text) {
-  auto tree = parse(text, /*strict=*/true);
+//! `atc.NewTaskConfig(bytes)`: YAML decode (strict before 8.1), then validation.
+template <class D = dialect::concourse_6_7>
+result<task_config> parse_task_config(std::string_view text) {
+  auto tree = parse(text, /*strict=*/D::strict_yaml);
   if (!tree) return fail(tree.error().prefixed("error converting YAML to JSON: "));
-  auto config = decode_task_config(std::move(*tree));
+  auto config = decode_task_config<D>(std::move(*tree));
   if (!config) return config;
-  if (auto ok = validate(*config); !ok) return fail(ok.error());
+  if (auto ok = validate<D>(*config); !ok) return fail(ok.error());
   return config;
 }
 
 //! The config as `json.Marshal` would build it (records keep Go's field order).
-inline value encode_task_config(const task_config& c) { return detail::encode(c); }
+template <class D = dialect::concourse_6_7>
+value encode_task_config(const task_config& c) { return detail::encode<D>(c); }
 
 //! The config as compact JSON with Concourse's field names, byte-for-byte as `json.Marshal`.
-inline std::string to_json(const task_config& c) {
-  auto json = taskstep::to_json(encode_task_config(c));
+template <class D = dialect::concourse_6_7>
+std::string to_json(const task_config& c) {
+  auto json = taskstep::to_json(encode_task_config<D>(c));
   return json ? *json : std::string();
 }
 
 //! The config as the YAML tree Concourse interpolates (`yaml.Marshal(config)` read back by go-yaml).
-inline value to_yaml_tree(const task_config& c) { return detail::as_yaml_tree(encode_task_config(c)); }
+template <class D = dialect::concourse_6_7>
+value to_yaml_tree(const task_config& c) { return detail::as_yaml_tree(encode_task_config<D>(c)); }
 
 }  // namespace taskstep::yaml
