@@ -54,7 +54,7 @@ const loaded& module() {
 taskstep::build::build_outcome execute_oci(execute_call& call, task_source source) {
   if (!module().entry) {
     call.delegate.errored(module().why);
-    return taskstep::build::refused();
+    return taskstep::build::refused(taskstep::build::exit_errored);
   }
   return module().entry->execute_oci(call, std::move(source));
 }
@@ -62,7 +62,7 @@ taskstep::build::build_outcome execute_oci(execute_call& call, task_source sourc
 taskstep::build::build_outcome execute_slurm(execute_call& call, task_source source) {
   if (!module().entry) {
     call.delegate.errored(module().why);
-    return taskstep::build::refused();
+    return taskstep::build::refused(taskstep::build::exit_errored);
   }
   return module().entry->execute_slurm(call, std::move(source));
 }
@@ -74,7 +74,7 @@ std::string oci_unavailable(const execute_args& args) {
 taskstep::build::build_outcome run_oci(run_call& call) {
   if (!module().entry) {
     call.events.errored(taskstep::job::step_info{}, module().why);
-    return taskstep::build::refused();
+    return taskstep::build::refused(taskstep::build::exit_errored);
   }
   return module().entry->run_oci(call);
 }

@@ -588,7 +588,7 @@ build::build_outcome run_job(const decoded_job& job, const job_request& request,
   const step_info build_info;
   if (auto ok = check_job_inputs(job, request); !ok) {
     d.errored(build_info, ok.error().message());
-    return build::refused();
+    return build::refused(build::exit_errored);
   }
   std::vector<std::pair<std::string, std::filesystem::path>> targets;
   for (const auto& o : request.outputs) targets.emplace_back(o.name, build::detail::comparable(o.path));
@@ -599,13 +599,13 @@ build::build_outcome run_job(const decoded_job& job, const job_request& request,
   auto run_root = build::make_run_root();
   if (!run_root) {
     d.errored(build_info, run_root.error().message());
-    return build::refused();
+    return build::refused(build::exit_errored);
   }
   root.dir = *run_root;
   auto made = make_worker(root.dir);
   if (!made) {
     d.errored(build_info, made.error().message());
-    return build::refused();
+    return build::refused(build::exit_errored);
   }
   auto& worker = detail::worker_of(*made);
   using worker_type = std::remove_reference_t<decltype(worker)>;
