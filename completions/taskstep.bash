@@ -18,9 +18,9 @@ _taskstep() {
   local execute_flags="-h --help -c --config -i --input -m --input-mapping -o --output $var_flags --image
     -p --privileged --tag --include-ignored --secret --secrets-file --job --cache-dir --timeout --grace --worker
     --slurm-partition --slurm-shared-root --slurm-copy-rootfs --image-store --insecure-registry
-    --no-user-namespace --runc-root --json --color --watch"
-  local render_flags="-h --help --env --yaml $var_flags"
-  local validate_flags="-h --help"
+    --no-user-namespace --runc-root --json --color --watch --keep --concourse"
+  local render_flags="-h --help --env --yaml $var_flags --concourse"
+  local validate_flags="-h --help --concourse"
 
   local sub="" i
   for ((i = 1; i < cword; i++)); do
@@ -44,6 +44,7 @@ _taskstep() {
     case "$flag" in
       --worker) mapfile -t COMPREPLY < <(compgen -W "auto local oci slurm" -- "$value") ;;
       --color) mapfile -t COMPREPLY < <(compgen -W "auto always never" -- "$value") ;;
+      --concourse) mapfile -t COMPREPLY < <(compgen -W "6.7 7.14 8.2" -- "$value") ;;
       *) mapfile -t COMPREPLY < <(compgen -f -- "$value") ;;
     esac
     return 0
@@ -52,6 +53,7 @@ _taskstep() {
   case "$prev" in
     --worker) mapfile -t COMPREPLY < <(compgen -W "auto local oci slurm" -- "$cur"); return 0 ;;
     --color) mapfile -t COMPREPLY < <(compgen -W "auto always never" -- "$cur"); return 0 ;;
+    --concourse) mapfile -t COMPREPLY < <(compgen -W "6.7 7.14 8.2" -- "$cur"); return 0 ;;
     -c | --config | -l | --load-vars-from | --secrets-file)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
     --image | --cache-dir | --image-store | --slurm-shared-root | --runc-root)

@@ -48,3 +48,5 @@ complete -c taskstep -n $ex -l runc-root -r -a '(__fish_complete_directories)' -
 complete -c taskstep -n $ex -l json -d 'Print one JSON event per line'
 complete -c taskstep -n $ex -l color -x -a 'auto always never' -d 'When to colour'
 complete -c taskstep -n $ex -l watch -d 'Run again whenever a file of an input changes'
+complete -c taskstep -n $ex -l keep -d 'Keep a failed run for taskstep intercept'
+complete -c taskstep -n "__fish_seen_subcommand_from validate render execute" -l concourse -x -a '6.7 7.14 8.2' -d 'The Concourse version to follow'

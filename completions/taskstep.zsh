@@ -37,6 +37,8 @@ _taskstep_execute() {
     '--json[print one JSON event per line]' \
     '--color=[when to colour]:when:(auto always never)' \
     '--watch[run again whenever a file of an input changes]' \
+    '--keep[keep a failed run for taskstep intercept]' \
+    '--concourse[the Concourse version to follow]:version:(6.7 7.14 8.2)' \
     '*:: :'
 }
 
@@ -62,10 +64,10 @@ _taskstep() {
     args)
       case $line[1] in
         execute) _taskstep_execute ;;
-        validate) _arguments '(-h --help)'{-h,--help}'[print help]' '1:task file:_files -g "*.(yml|yaml)"' ;;
+        validate) _arguments '(-h --help)'{-h,--help}'[print help]' '--concourse[the Concourse version to follow]:version:(6.7 7.14 8.2)' '1:task file:_files -g "*.(yml|yaml)"' ;;
         render)
           _arguments '(-h --help)'{-h,--help}'[print help]' '(--yaml)--env[print the process environment]' \
-            '(--env)--yaml[print the final config as YAML]' $_taskstep_var_flags '1:task file:_files -g "*.(yml|yaml)"'
+            '(--env)--yaml[print the final config as YAML]' '--concourse[the Concourse version to follow]:version:(6.7 7.14 8.2)' $_taskstep_var_flags '1:task file:_files -g "*.(yml|yaml)"'
           ;;
       esac
       ;;

@@ -120,7 +120,7 @@ TEST_CASE("fly execute: an -i path that does not exist is refused first, then un
   write_file(w.dir / "file", "x");
   fs::create_directories(w.dir / "src1");
   fs::create_directories(w.dir / "src2");
-  const auto task = w.task("platform: linux\ninputs: [{name: src}]\nrun: {path: true}\n");
+  const auto task = w.task("platform: linux\ninputs: [{name: src}]\nrun: {path: \"true\"}\n");
   // fly checks each -i path when it parses the flag, before it even reads the task file.
   auto r = run_taskstep({"execute", "-c", task, "-i", "nope=/does/not/exist"});
   CHECK(r.exit_code == 1);
@@ -149,7 +149,7 @@ TEST_CASE("fly execute: an -i path that does not exist is refused first, then un
 
 TEST_CASE("fly execute: errors fly finds itself exit 1, errors of the build exit 2", "[cli][execute][fly]") {
   workspace w;
-  const auto task = w.task("platform: linux\ninputs: [{name: src}]\noutputs: [{name: out}]\nrun: {path: true}\n");
+  const auto task = w.task("platform: linux\ninputs: [{name: src}]\noutputs: [{name: out}]\nrun: {path: \"true\"}\n");
   // Client side (fly prints `error: ...` and exits 1).
   auto r = run_taskstep({"execute", "-c", task});
   CHECK(r.exit_code == 1);
@@ -165,7 +165,7 @@ TEST_CASE("fly execute: errors fly finds itself exit 1, errors of the build exit
   CHECK(run_taskstep({"execute", "-c", task, "--worker", "mainframe"}).exit_code == 1);
   CHECK(run_taskstep({"execute", "--help"}).exit_code == 0);
   // Build side (the step errors: exit 2).
-  r = run_taskstep({"execute", "-c", w.task("platform: linux\nparams: {A: ((a))}\nrun: {path: true}\n")});
+  r = run_taskstep({"execute", "-c", w.task("platform: linux\nparams: {A: ((a))}\nrun: {path: \"true\"}\n")});
   CHECK(r.exit_code == 2);
   CHECK(r.out.find("errored") != std::string::npos);
   // render and validate keep their corpus' codes: 2 for usage errors.

@@ -109,12 +109,12 @@ TEST_CASE("image_resource: a Docker Hub name through registry_mirror, and errors
                                              "image_resource:\n"
                                              "  type: registry-image\n"
                                              "  source: {repository: " + host + "/nothing-here, insecure_registries: ['" + host + "']}\n"
-                                             "run: {path: true}\n");
+                                             "run: {path: \"true\"}\n");
   auto nf = run_taskstep(w.execute(missing));
   CHECK(nf.exit_code == 2);
   CHECK(nf.err.find(host + "/nothing-here") != std::string::npos);
 
-  const auto git = w.task("git.yml", "platform: linux\nimage_resource: {type: git, source: {uri: x}}\nrun: {path: true}\n");
+  const auto git = w.task("git.yml", "platform: linux\nimage_resource: {type: git, source: {uri: x}}\nrun: {path: \"true\"}\n");
   auto unsupported = run_taskstep(w.execute(git));
   CHECK(unsupported.exit_code == 2);
   INFO(unsupported.err);
