@@ -237,15 +237,15 @@ TEST_CASE("execute --concourse: 6.7 and 7.14 refuse a task without run.path, 8.2
   workspace w;
   const auto t = w.task("platform: linux\n");
   auto old = run_taskstep({"execute", "-c", t, "--concourse", "6.7"});
-  CHECK(old.exit_code == 2);
+  CHECK(old.exit_code == 1);  // an invalid task file is one of fly's own errors
   CHECK(old.err.find("missing path to executable to run") != std::string::npos);
   auto r = run_taskstep({"execute", "-c", t});  // the default is 8.2
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.err.find("No executable defined for task. Specify an executable to run in either the task config "
                    "(run.path) or as an ENTRYPOINT/CMD in the container image.") != std::string::npos);
   // 8.2's decoding runs in execute too: an unknown top-level key is refused before anything runs
   auto typo = run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: \"true\"}\nouputs: []\n")});
-  CHECK(typo.exit_code == 2);
+  CHECK(typo.exit_code == 1);
   CHECK(typo.err.find("unknown fields: [ouputs]") != std::string::npos);
   CHECK(run_taskstep({"execute", "-c", w.task("platform: linux\nrun: {path: \"true\"}\n"), "--concourse", "7.14"})
             .exit_code == 0);
